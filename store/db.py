@@ -1,0 +1,48 @@
+"""Engines and sessions. Cache the Engine (one per URL per process), never a Session:
+query functions take the caller's Session, and the caller owns the transaction."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from finpulse.settings import DatabaseSettings
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str, echo: bool) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
+    # WAL lets the dashboard read while the sink writes; foreign keys are off by default.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def get_engine(db: DatabaseSettings) -> Engine:
+    """The process's engine for ``db.url`` (cached)."""
+    return _engine_for(db.url, db.echo)
+
+
+def session_factory(db: DatabaseSettings) -> sessionmaker[Session]:
+    return sessionmaker(get_engine(db), expire_on_commit=False)
+
+
+def dialect_name(session: Session) -> str:
+    return session.get_bind().dialect.name

@@ -1,0 +1,124 @@
+"""``finpulse sink``: writes ``news.classified`` (and ``news.dlq``) into the database.
+
+Offsets are committed only after the database transaction that holds their effects has
+committed, and every write is an upsert keyed by article id: a crash at any point loses nothing
+and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from kafka.consumer.fetcher import ConsumerRecord
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from finpulse.errors import ContractError
+from finpulse.kafka import DeadLetterer, commit_processed, make_consumer, make_producer, next_offsets
+from finpulse.schemas import ClassifiedArticle, DeadLetter, decode, utcnow
+from finpulse.settings import Settings
+from store.db import session_factory
+from store.writes import write_classified, write_dead_letter
+
+log = logging.getLogger(__name__)
+
+
+class Sink:
+    """One sink worker: a member of the ``finpulse-sink`` consumer group."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        topics = settings.kafka.topics
+        self._topics = topics
+        self._sessions = sessions
+        self._consumer = make_consumer(
+            settings.kafka, group_id=settings.group("sink"), topics=[topics.classified, topics.dlq]
+        )
+        self._producer = make_producer(settings.kafka, client_id="sink")
+        self._dlq = DeadLetterer(self._producer, topics.dlq, stage="sink")
+        self.stored = 0
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("sink consuming %s and %s", self._topics.classified, self._topics.dlq)
+        try:
+            while not stop.is_set():
+                batch = self._consumer.poll(timeout_ms=500, max_records=500)
+                records = [r for recs in batch.values() for r in recs]
+                if records:
+                    self._process_with_retry(records, stop)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._producer.flush(10)
+        self._producer.close(10)
+        self._consumer.close(autocommit=False)
+
+    def _process_with_retry(self, records: Sequence[ConsumerRecord], stop: threading.Event) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self.process(records)
+                return
+            except OperationalError as exc:  # database unreachable or locked: retryable
+                if stop.is_set():
+                    raise
+                log.warning("database unavailable (%s); retrying in %.1fs", exc.orig, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 30)
+
+    def process(self, records: Sequence[ConsumerRecord]) -> None:
+        """Write one polled batch, then commit its offsets."""
+        articles: list[ClassifiedArticle] = []
+        letters: list[tuple[ConsumerRecord, DeadLetter | None, str | None]] = []
+        for rec in records:
+            if rec.topic == self._topics.dlq:
+                letters.append(_decode_letter(rec))
+                continue
+            try:
+                articles.append(decode(ClassifiedArticle, rec.value))
+            except ContractError as exc:
+                self._dlq.record(rec, exc)
+        try:
+            self._write(articles, letters)
+        except DBAPIError as exc:
+            if isinstance(exc, OperationalError):
+                raise
+            self._write_one_by_one(records, articles, letters, exc)
+        self._producer.flush()  # dead letters acknowledged before their offsets commit
+        commit_processed(self._consumer, next_offsets(records))
+
+    def _write(self, articles, letters) -> None:  # noqa: ANN001
+        with self._sessions.begin() as session:
+            self.stored += write_classified(session, articles, utcnow())
+            for rec, letter, problem in letters:
+                write_dead_letter(session, letter, partition=rec.partition, offset=rec.offset,
+                                  undecodable=problem)
+
+    def _write_one_by_one(self, records, articles, letters, first_error) -> None:  # noqa: ANN001
+        """A batch the database refused for a non-transient reason: isolate the bad rows."""
+        log.warning("batch refused by the database (%s); writing one by one", first_error)
+        by_id = {r.key.decode() if r.key else None: r for r in records}
+        for art in articles:
+            try:
+                self._write([art], [])
+            except DBAPIError as exc:
+                if isinstance(exc, OperationalError):
+                    raise
+                rec = by_id.get(art.article.id) or records[0]
+                self._dlq.record(rec, f"database refused article {art.article.id}: {exc.orig}")
+        for letter in letters:
+            self._write([], [letter])
+
+
+def _decode_letter(rec: ConsumerRecord) -> tuple[ConsumerRecord, DeadLetter | None, str | None]:
+    try:
+        return rec, decode(DeadLetter, rec.value), None
+    except ContractError as exc:  # never dead-letter a dead letter: record it as it is
+        return rec, None, str(exc)
+
+
+def run_sink(settings: Settings, stop: threading.Event) -> None:
+    Sink(settings, session_factory(settings.database)).run(stop)
