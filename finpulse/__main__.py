@@ -1,0 +1,5 @@
+import sys
+
+from finpulse.cli import main
+
+sys.exit(main())
