@@ -23,7 +23,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +55,8 @@ _JVM_FLAGS = (
 _LOG4J2_CONFIG = """\
 # Written by finpulse.broker: the broker's log goes to stdout, which start() sends to broker.log.
 status = warn
+# Kafka stops itself on SIGTERM; a log4j hook only races it and warns.
+shutdownHook = disable
 appender.console.type = Console
 appender.console.name = STDOUT
 appender.console.layout.type = PatternLayout
@@ -96,7 +98,9 @@ def require_java() -> str:
         raise ConfigError(f"Java {MIN_JAVA}+ not found on PATH: {_JAVA_HINT}")
     major = _java_major(java)
     if major is not None and major < MIN_JAVA:
-        raise ConfigError(f"Kafka 4 needs Java {MIN_JAVA}+, but {java} is Java {major}: {_JAVA_HINT}")
+        raise ConfigError(
+            f"Kafka 4 needs Java {MIN_JAVA}+, but {java} is Java {major}: {_JAVA_HINT}"
+        )
     return java
 
 
@@ -176,7 +180,9 @@ def _resolve(local: LocalBrokerSettings, libs: Path, progress: Progress) -> None
             shutil.rmtree(libs)
         out.rename(libs)
     count = sum(1 for _ in libs.glob("*.jar"))
-    progress(f"Kafka {local.kafka_version}: {count} jars in {libs} ({time.monotonic() - started:.0f}s)")
+    progress(
+        f"Kafka {local.kafka_version}: {count} jars in {libs} ({time.monotonic() - started:.0f}s)"
+    )
 
 
 def _slf4j_binding(libs: Path) -> str:
@@ -203,7 +209,9 @@ def _pom_dependency(group: str, artifact: str, version: str) -> str:
     )
 
 
-def _copy_dependencies(mvn: str, project: Path, dependency: str, out: Path, *, transitive: bool) -> None:
+def _copy_dependencies(
+    mvn: str, project: Path, dependency: str, out: Path, *, transitive: bool
+) -> None:
     """Run ``mvn dependency:copy-dependencies`` on a one-dependency pom written in ``project``."""
     project.mkdir(parents=True)
     (project / "pom.xml").write_text(
@@ -218,9 +226,13 @@ def _copy_dependencies(mvn: str, project: Path, dependency: str, out: Path, *, t
         f"-DexcludeTransitive={str(not transitive).lower()}",
     ]  # fmt: skip
     try:
-        done = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=900, check=False)
+        done = subprocess.run(
+            cmd, cwd=project, capture_output=True, text=True, timeout=900, check=False
+        )
     except subprocess.TimeoutExpired as exc:
-        raise BrokerError("mvn took over 15 minutes to fetch Kafka; is Maven Central reachable?") from exc
+        raise BrokerError(
+            "mvn took over 15 minutes to fetch Kafka; is Maven Central reachable?"
+        ) from exc
     if done.returncode != 0:
         tail = _tail_text(done.stdout + done.stderr, 25)
         raise BrokerError(f"mvn could not fetch Kafka (exit {done.returncode}):\n{tail}")
@@ -283,7 +295,19 @@ def local_bootstrap(local: LocalBrokerSettings) -> str:
 
 def ensure_topics(kafka: KafkaSettings, *, timeout_s: float = 30.0) -> None:
     """Create every topic in ``kafka.topics.all()`` that does not exist yet, and wait until each
-    has a leader. Retries for up to ``timeout_s`` while a fresh broker is still registering."""
+    has a leader. Retries for up to ``timeout_s`` while a fresh broker is still registering.
+    Raises BrokerError if the cluster cannot be reached or refuses."""
+    from kafka.errors import KafkaError
+
+    try:
+        _create_missing_topics(kafka, timeout_s)
+    except KafkaError as exc:
+        raise BrokerError(
+            f"could not ensure topics {kafka.topics.all()} on {kafka.bootstrap_servers}: {exc!r}"
+        ) from exc
+
+
+def _create_missing_topics(kafka: KafkaSettings, timeout_s: float) -> None:
     from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError
 
     deadline = time.monotonic() + timeout_s
@@ -294,7 +318,10 @@ def ensure_topics(kafka: KafkaSettings, *, timeout_s: float = 30.0) -> None:
             if not missing:
                 return
             spec = {
-                name: {"num_partitions": kafka.partitions, "replication_factor": kafka.replication_factor}
+                name: {
+                    "num_partitions": kafka.partitions,
+                    "replication_factor": kafka.replication_factor,
+                }
                 for name in missing
             }
             try:
@@ -393,7 +420,9 @@ def _cluster_id(local: LocalBrokerSettings) -> str:
     return value
 
 
-def _format_storage(java: str, libs: Path, kafka: KafkaSettings, config: Path, progress: Progress) -> None:
+def _format_storage(
+    java: str, libs: Path, kafka: KafkaSettings, config: Path, progress: Progress
+) -> None:
     """Format the KRaft log dir once (a standalone controller quorum of this one node)."""
     local = kafka.local
     if (_log_dir(local) / "meta.properties").is_file():
@@ -407,7 +436,9 @@ def _format_storage(java: str, libs: Path, kafka: KafkaSettings, config: Path, p
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
-        raise BrokerError(f"formatting Kafka storage failed:\n{_tail_text(done.stdout + done.stderr, 20)}")
+        raise BrokerError(
+            f"formatting Kafka storage failed:\n{_tail_text(done.stdout + done.stderr, 20)}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -575,7 +606,8 @@ def _start_new(kafka: KafkaSettings, progress: Progress) -> int:
     libs = ensure_jars(kafka, progress=progress)
     config = _write_config(kafka)
     _format_storage(java, libs, kafka, config, progress)
-    progress(f"Starting Kafka {local.kafka_version} on {local_bootstrap(local)} (log: {log_file(local)}) ...")
+    where = local_bootstrap(local)
+    progress(f"Starting Kafka {local.kafka_version} on {where} (log: {log_file(local)}) ...")
     return _launch(java, libs, kafka, config).pid
 
 
@@ -595,10 +627,8 @@ def stop(kafka: KafkaSettings, *, timeout_s: float = 30) -> bool:
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:
-    try:
+    with suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _wait_dead(pid: int, timeout_s: float) -> bool:
@@ -621,7 +651,7 @@ def status(kafka: KafkaSettings) -> BrokerStatus:
         try:
             topics = list_topics(kafka)
             detail = f"Kafka answers on {kafka.bootstrap_servers}"
-        except Exception as exc:  # noqa: BLE001 - status reports, it does not fail
+        except Exception as exc:  # status reports problems, it does not raise them
             detail = f"Kafka answers on {kafka.bootstrap_servers} but listing topics failed: {exc}"
     else:
         detail = f"nothing answers as Kafka on {kafka.bootstrap_servers}"
@@ -630,4 +660,3 @@ def status(kafka: KafkaSettings) -> BrokerStatus:
     elif running:
         detail += " (not started by finpulse)"
     return BrokerStatus(running, kafka.bootstrap_servers, pid, pid is not None, topics, detail)
-

@@ -24,6 +24,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         handler=_broker_status
     )
 
+    init = sub.add_parser(
+        "init", help="make the infrastructure ready: topics (or the local broker), migrations"
+    )
+    init.add_argument("--model", action="store_true",
+                      help="also make sure a champion model exists (trains the default if none)")
+    init.set_defaults(handler=_init)
+
     up = sub.add_parser("up", help="run the whole system on this machine")
     up.add_argument("--no-demo", action="store_true", help="do not replay the seed data")
     up.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
@@ -60,6 +67,16 @@ def _broker_status(args: argparse.Namespace, settings: Settings) -> int:
     if st.topics:
         print("topics: " + ", ".join(sorted(st.topics)))
     return 0 if st.running else 1
+
+
+def _init(args: argparse.Namespace, settings: Settings) -> int:
+    from finpulse.up import ensure_model, prepare_infrastructure
+
+    prepare_infrastructure(settings)
+    print(f"kafka topics ready at {settings.kafka.bootstrap_servers}; database migrated")
+    if args.model:
+        ensure_model(settings)
+    return 0
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:

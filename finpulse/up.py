@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
-
 from finpulse import broker
 from finpulse.lifecycle import stop_on_signals
 from finpulse.settings import Settings
@@ -53,7 +51,7 @@ def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> 
         if dashboard:
             sup.add("dashboard", part("dashboard"))
             print(f"dashboard: http://{settings.dashboard.host}:{settings.dashboard.port}", flush=True)
-        _ensure_model(settings, stop)
+        ensure_model(settings)
         if stop.is_set():
             return 130
         sup.add("classify", part("classify"))
@@ -67,10 +65,11 @@ def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> 
     return 0
 
 
-def _ensure_model(settings: Settings, stop: threading.Event) -> None:
+def ensure_model(settings: Settings) -> str:
     from classifier.registry import ensure_champion
 
     print("checking for a champion model (first run trains the default model from the seed "
           "data: on 2 CPU cores this takes several minutes; progress below) …", flush=True)
     version = ensure_champion(settings)
     print(f"champion model: {version}", flush=True)
+    return version
