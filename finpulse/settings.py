@@ -105,6 +105,13 @@ class AlertSettings(_Section):
     max_attempts: int = Field(default=6, ge=1)
     retry_base_s: float = Field(default=2.0, ge=0)
     retry_max_s: float = Field(default=300.0, ge=0)
+    # Articles published longer ago than a rule's window plus this are not counted.
+    lateness_s: float = Field(default=300.0, ge=0)
+    # How often the webhook dispatcher looks for due deliveries.
+    dispatch_poll_s: float = Field(default=1.0, gt=0)
+    # Kafka consumer-group session timeout of the alerts worker (a dead worker's partitions
+    # move to a live one after this long).
+    session_timeout_s: float = Field(default=30.0, ge=6)
 
 
 class IngestSettings(_Section):
@@ -117,6 +124,18 @@ class IngestSettings(_Section):
     max_body_bytes: int = Field(default=5_000_000, gt=0)
     per_host_concurrency: int = Field(default=2, ge=1)
     per_host_rate_per_s: float = Field(default=1.0, gt=0)
+    # Networks (CIDR) reachable even when allow_private is off, e.g. ["127.0.0.0/8"] in tests.
+    allow_networks: tuple[str, ...] = ()
+    max_redirects: int = Field(default=5, ge=0)
+    # 429/503: wait out a Retry-After up to this long, at most max_retries times; a longer one
+    # postpones the host until the next poll.
+    max_retries: int = Field(default=2, ge=0)
+    max_retry_wait_s: float = Field(default=30.0, ge=0)
+    robots_ttl_s: float = Field(default=3600.0, ge=0)
+    # Near-duplicates: MinHash Jaccard similarity of title+lead at or above this.
+    near_duplicate_threshold: float = Field(default=0.6, gt=0, le=1)
+    # Where `finpulse ingest` serves Prometheus metrics (0: not served).
+    metrics_port: int = Field(default=0, ge=0, le=65535)
     # Replay of the seed data for the demo stream.
     demo_rate_per_s: float = Field(default=20.0, gt=0)
 
@@ -126,6 +145,12 @@ class DashboardSettings(_Section):
     port: int = Field(default=8501, ge=1, le=65535)
     password: SecretStr | None = None
     refresh_s: int = Field(default=5, ge=1)
+    # Sign in with Streamlit's st.login (OIDC, configured in .streamlit/secrets.toml [auth]).
+    oidc: bool = False
+    # Labels that make the next retraining due (progress bar on the labeling page).
+    retrain_after_labels: int = Field(default=500, ge=1)
+    # The labeling queue offers stories published within this many days.
+    label_window_days: int = Field(default=7, ge=1)
 
 
 class Settings(BaseSettings):
