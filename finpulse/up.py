@@ -56,7 +56,9 @@ def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> 
             return 130
         sup.add("classify", part("classify"))
         sup.add("alerts", part("alerts"))
-        sup.add("ingest", part("ingest", *(["--demo"] if demo else [])))
+        sup.add("ingest", part("ingest"))
+        if demo:
+            sup.add("demo", part("ingest", "--demo"))
         print("finpulse is up; Ctrl-C stops everything", flush=True)
         sup.watch(stop)
     finally:

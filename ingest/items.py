@@ -1,0 +1,54 @@
+"""Building articles from what the crawler found (a feed item, a page, a sitemap entry).
+Pure: no fetching here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from finpulse.schemas import Article, article_id_for_url
+from finpulse.tickers import Watchlist
+from ingest.canonical import normalize_url
+from ingest.dates import plausible
+from ingest.enrich import build_article
+from ingest.extract import Page
+from ingest.feeds import FeedItem
+from ingest.language import detect_language
+
+
+class NoContent(ValueError):
+    """Neither the page nor the feed gave a title or text."""
+
+
+def compose(
+    *,
+    source: str,
+    link: str,
+    now: datetime,
+    watchlist: Watchlist,
+    page: Page | None = None,
+    item: FeedItem | None = None,
+    title: str | None = None,
+    published: datetime | None = None,
+) -> Article:
+    """One article from a page and/or a feed item. The feed's title wins (it is the headline
+    the site chose), the page's text wins (the feed's is a summary); the date is the first
+    plausible of the given one, the feed's, the page's, else the time it was fetched."""
+    url = page.url if page else normalize_url(link)
+    title = title or (item.title if item else "") or (page.title if page else "")
+    text = page.text if page else (item.summary if item else "")
+    if not title.strip() and not text.strip():
+        raise NoContent(f"{link}: no title or text")
+    dates = (published, item.published if item else None, page.published if page else None)
+    when = next((d for d in (plausible(x, now) for x in dates) if d), now)
+    return build_article(
+        article_id=article_id_for_url(url),
+        source=source,
+        url=url,
+        title=title,
+        text=text,
+        author=(item.author if item else None) or (page.author if page else None),
+        published=when,
+        fetched=now,
+        language=detect_language(f"{title}\n{text}") or (page.language if page else None),
+        watchlist=watchlist,
+    )
