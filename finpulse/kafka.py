@@ -8,6 +8,7 @@ Parts never construct kafka-python clients themselves; they call these factories
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -55,9 +56,28 @@ def make_consumer(
         max_poll_interval_ms=600_000,
         session_timeout_ms=30_000,
         heartbeat_interval_ms=3_000,
+        # A topic created after start-up is seen within this long, not the default 5 minutes.
+        metadata_max_age_ms=30_000,
     )
-    consumer.subscribe(list(topics))
+    topics = list(topics)
+    _await_metadata(consumer, topics)
+    consumer.subscribe(topics)
     return consumer
+
+
+def _await_metadata(consumer: KafkaConsumer, topics: list[str], timeout_s: float = 30) -> None:
+    """Fetch the topics' partition metadata before joining the group: a member that joins
+    without it is assigned nothing until the next metadata refresh."""
+    deadline = time.monotonic() + timeout_s
+    missing = list(topics)
+    while missing:
+        missing = [t for t in missing if not consumer.partitions_for_topic(t)]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            log.warning("topics %s have no partitions yet; consuming anyway", missing)
+            return
+        time.sleep(0.2)
 
 
 def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:

@@ -68,7 +68,7 @@ def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> 
 
 
 def ensure_model(settings: Settings) -> str:
-    from classifier.registry import ensure_champion
+    from classifier.train import ensure_champion
 
     print("checking for a champion model (first run trains the default model from the seed "
           "data: on 2 CPU cores this takes several minutes; progress below) …", flush=True)
