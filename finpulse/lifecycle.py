@@ -15,8 +15,11 @@ def configure_logging(level: str) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
     # kafka-python is chatty at INFO about every (re)connection.
-    for noisy in ("kafka", "alembic.runtime.plugins", "aiokafka"):
+    # Libraries that narrate every connection and start-up step at INFO.
+    for noisy in ("kafka", "alembic.runtime", "aiokafka", "faust", "mode"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # kafka-python warns whenever a poll took >100 ms, which a busy 2-core machine always does.
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
 
 
 def stop_on_signals() -> threading.Event:
