@@ -9,13 +9,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
 
 from alerts.signing import signed_headers
+from finpulse.http import retry_after_s
 
 Outcome = Literal["delivered", "retry", "permanent"]
 RETRYABLE_STATUS = frozenset({408, 429})
@@ -68,20 +67,6 @@ def classify_status(code: int) -> Outcome:
     return "permanent"
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 def send_once(client: httpx.Client, target: Target, webhook_id: str, body: str) -> Attempt:
     """POST ``body`` once, freshly signed; never raises for network trouble."""
     headers = signed_headers(target.secret, webhook_id, body)
@@ -97,7 +82,7 @@ def send_once(client: httpx.Client, target: Target, webhook_id: str, body: str) 
         return Attempt("permanent", None, _ms(t0), f"invalid URL: {exc}")
     outcome = classify_status(resp.status_code)
     error = None if outcome == "delivered" else f"HTTP {resp.status_code}: {resp.text[:200]}"
-    retry_after = parse_retry_after(resp.headers.get("retry-after")) if outcome == "retry" else None
+    retry_after = retry_after_s(resp.headers.get("retry-after")) if outcome == "retry" else None
     return Attempt(outcome, resp.status_code, _ms(t0), error, retry_after)
 
 

@@ -13,12 +13,12 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from finpulse.http import retry_after_s
 from finpulse.settings import IngestSettings
 from ingest.fetch_errors import (
     BadContentType,
@@ -102,20 +102,6 @@ class FetchPolicy:
             max_redirects=ingest.max_redirects, max_retries=ingest.max_retries,
             max_retry_wait_s=ingest.max_retry_wait_s, robots_ttl_s=ingest.robots_ttl_s,
         )
-
-
-def retry_after_s(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
 def _type_ok(kind: Kind, content_type: str | None) -> bool:

@@ -12,7 +12,8 @@ from alerts.detectors import observe
 from alerts.engine import Engine
 from alerts.lifecycle import AlertState, step
 from alerts.rulefile import parse_rules
-from alerts.webhooks import RetryPolicy, classify_status, parse_retry_after
+from alerts.webhooks import RetryPolicy, classify_status
+from finpulse.http import retry_after_s as parse_retry_after
 from tests.alerts.factory import classified
 
 pytestmark = pytest.mark.unit
