@@ -114,7 +114,11 @@ class Rollup(Base):
     n_neutral: Mapped[int] = mapped_column(Integer, default=0)
     sum_score: Mapped[float] = mapped_column(Float, default=0.0)
 
-    __table_args__ = (Index("ix_rollups_dim_key_bucket", "grain", "dim", "key", "bucket"),)
+    __table_args__ = (
+        Index("ix_rollups_dim_key_bucket", "grain", "dim", "key", "bucket"),
+        # "What moved most" scans every key of one dimension over a time range.
+        Index("ix_rollups_grain_dim_bucket", "grain", "dim", "bucket"),
+    )
 
 
 class Alert(Base):
