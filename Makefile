@@ -29,6 +29,9 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "unit" $(PYTEST_ARGS)
 
+lint: install
+	$(BIN)/ruff check .
+
 broker: install
 	$(BIN)/finpulse broker start
 
