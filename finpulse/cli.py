@@ -18,8 +18,8 @@ from finpulse.errors import FinpulseError
 from finpulse.lifecycle import configure_logging
 from finpulse.settings import Settings
 
-PART_CLIS = ("finpulse.commands", "store.cli", "ingest.cli", "classifier.cli", "alerts.cli",
-             "dashboard.cli")
+PART_CLIS = ("finpulse.commands", "store.cli", "ingest.cli", "classifier.cli",
+             "classifier.retrain_cli", "alerts.cli", "dashboard.cli")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 

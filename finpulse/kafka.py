@@ -14,11 +14,19 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 
 from finpulse.schemas import DeadLetter, Message
 from finpulse.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+REBALANCE_ERRORS = (CommitFailedError, RebalanceInProgressError, IllegalGenerationError,
+                    UnknownMemberIdError)
 
 
 def make_producer(kafka: KafkaSettings, *, client_id: str, linger_ms: int = 5) -> KafkaProducer:
@@ -89,10 +97,21 @@ def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]
     return out
 
 
-def commit_processed(consumer: KafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
-    """Commit ``offsets`` synchronously; call only once their effects are durable."""
-    if offsets:
+def commit_processed(consumer: KafkaConsumer, offsets: Mapping[TopicPartition, int]) -> bool:
+    """Commit ``offsets`` synchronously; call only once their effects are durable.
+
+    A commit refused because the group is rebalancing is not an error for us: the partitions'
+    new owner re-reads those records and, every write being idempotent, re-applying them
+    changes nothing. Returns whether the commit went through."""
+    if not offsets:
+        return True
+    try:
         consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in offsets.items()})
+        return True
+    except REBALANCE_ERRORS as exc:
+        log.warning("offset commit lost to a group rebalance (%s); the records will be "
+                    "re-read and re-applied idempotently", type(exc).__name__)
+        return False
 
 
 @dataclass

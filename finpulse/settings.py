@@ -87,6 +87,16 @@ class ModelSettings(_Section):
     max_batch_tokens: int = Field(default=8192, ge=64)
     max_wait_ms: int = Field(default=50, ge=0)
     threads: int = Field(default=0, ge=0)  # 0: let torch decide
+    # `finpulse retrain`: a challenger is promoted only if no task is worse than the champion by
+    # more than the tolerance (macro-F1, on each held-out slice) and one task gains more than
+    # min_gain on the whole held-out set. A fixed slice of analyst-labelled articles is held out.
+    retrain_tolerance: float = Field(default=0.01, ge=0, le=1)
+    retrain_min_gain: float = Field(default=0.0, ge=0, le=1)
+    retrain_holdout_fraction: float = Field(default=0.2, ge=0, lt=1)
+    # The automatic retrain (`finpulse retrain --watch`) checks the label count this often; it
+    # starts after dashboard.retrain_after_labels new labels, and waits this long after a failure.
+    retrain_poll_s: float = Field(default=60.0, gt=0)
+    retrain_retry_s: float = Field(default=900.0, ge=0)
 
 
 class WebhookReceiver(_Section):

@@ -56,6 +56,7 @@ def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> 
             return 130
         sup.add("classify", part("classify"))
         sup.add("alerts", part("alerts"))
+        sup.add("retrain", part("retrain", "--watch"))
         sup.add("ingest", part("ingest"))
         if demo:
             sup.add("demo", part("ingest", "--demo"))

@@ -1,0 +1,150 @@
+"""Analyst labels as CSV: ``article_id,text,task,label,labeled_by,labeled_at``.
+
+A row names its article by ``article_id`` or gives its ``text`` (or both); ``label`` is a class
+id or name (``Earnings``, ``bullish``); ``labeled_at`` is ISO 8601 (a time without a zone is
+taken as UTC; empty means "now"). Parsing is pure (``parse_labels_csv`` on a string); the
+database side is ``store.queries.label_admin``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from classifier.labels import LABELS
+from finpulse.errors import ConfigError
+
+COLUMNS = ("article_id", "text", "task", "label", "labeled_by", "labeled_at")
+REQUIRED = ("task", "label", "labeled_by")
+MAX_ERRORS = 10
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """One label to store: ``article_id`` or ``text`` is set (or both)."""
+
+    article_id: str | None
+    text: str
+    task: str
+    label: int
+    labeled_by: str
+    labeled_at: datetime
+
+
+def parse_label(task: str, value: str) -> int:
+    """A label id from an id or a class name of ``task`` (case-insensitive name)."""
+    names = LABELS[task]
+    value = value.strip()
+    if value.lstrip("-").isdigit():
+        label = int(value)
+        if not 0 <= label < len(names):
+            raise ValueError(f"{task} label {label} is out of range 0..{len(names) - 1}")
+        return label
+    for i, name in enumerate(names):
+        if name.casefold() == value.casefold():
+            return i
+    raise ValueError(f"unknown {task} label {value!r} (an id 0..{len(names) - 1} or one of "
+                     f"{', '.join(names)})")
+
+
+def parse_time(value: str, now: datetime) -> datetime:
+    value = value.strip()
+    if not value:
+        return now
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"labeled_at {value!r} is not an ISO 8601 time") from exc
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def parse_row(row: dict[str, str], now: datetime) -> LabelRecord:
+    """One CSV row (a dict of stripped strings) as a record; ``ValueError`` says what is wrong."""
+    for name in REQUIRED:
+        if not row.get(name):
+            raise ValueError(f"{name} is empty")
+    article_id, text = row.get("article_id") or None, row.get("text") or ""
+    if article_id is None and not text.strip():
+        raise ValueError("needs an article_id or a text")
+    task = row["task"].lower()
+    if task not in LABELS:
+        raise ValueError(f"task {row['task']!r} is not one of {', '.join(LABELS)}")
+    return LabelRecord(article_id, text, task, parse_label(task, row["label"]), row["labeled_by"],
+                       parse_time(row.get("labeled_at") or "", now))
+
+
+def parse_labels_csv(content: str, *, origin: str, now: datetime) -> list[LabelRecord]:
+    """Every row of a labels CSV, or ``ConfigError`` naming each bad line (up to 10)."""
+    reader = csv.DictReader(io.StringIO(content, newline=""))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing or not {"article_id", "text"} & set(header):
+        raise ConfigError(f"{origin}: the header needs task, label, labeled_by and article_id or "
+                          f"text (optional: labeled_at); got {reader.fieldnames!r}")
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise ConfigError(f"{origin}: unknown column(s) {unknown}; expected {', '.join(COLUMNS)}")
+    records, errors = [], []
+    for raw in reader:
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if not any(row.values()):
+            continue
+        try:
+            if None in raw:
+                raise ValueError(f"{len(raw[None]) + len(header)} fields, expected {len(header)}")
+            records.append(parse_row(row, now))
+        except ValueError as exc:
+            errors.append(f"{origin}: line {reader.line_num}: {exc}")
+    if errors:
+        more = f"\n... and {len(errors) - MAX_ERRORS} more" if len(errors) > MAX_ERRORS else ""
+        raise ConfigError("\n".join(errors[:MAX_ERRORS]) + more)
+    return records
+
+
+def stub_article_id(text: str) -> str:
+    """The id of the article created for a label given only by its text (same text, same id)."""
+    from classifier.labelset import normalise
+    from finpulse.schemas import article_id_for_source
+    from store.queries.label_admin import IMPORT_SOURCE
+
+    return article_id_for_source(IMPORT_SOURCE, normalise(text))
+
+
+def import_rows(records: list[LabelRecord]) -> list[dict]:
+    """Records as rows for ``store.queries.label_admin.import_labels`` (text-only rows get the
+    id of their stub article)."""
+    return [{"article_id": r.article_id or stub_article_id(r.text), "text": r.text, "task": r.task,
+             "label": r.label, "labeled_by": r.labeled_by, "labeled_at": r.labeled_at}
+            for r in records]
+
+
+def read_labels_csv(path: Path, now: datetime) -> list[LabelRecord]:
+    try:
+        content = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
+    return parse_labels_csv(content, origin=str(path), now=now)
+
+
+def format_labels_csv(rows: list[dict]) -> str:
+    """Rows (``store.queries.label_admin.export_rows``) as CSV text, labels by name."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in rows:
+        writer.writerow([r["article_id"], r["text"], r["task"], LABELS[r["task"]][r["label"]],
+                         r["labeled_by"], r["labeled_at"].astimezone(UTC).isoformat()])
+    return out.getvalue()
+
+
+def write_labels_csv(path: Path, rows: list[dict]) -> int:
+    try:
+        path.write_text(format_labels_csv(rows), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc}") from exc
+    return len(rows)

@@ -1,0 +1,180 @@
+"""`finpulse retrain` end to end on tiny synthetic data: wrong labels are not promoted; labels
+that fix the champion's systematic mistake are, and a running worker switches to the new
+version mid-stream (exact count) and back on rollback."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from classifier import registry
+from classifier.retrain import RetrainConfig, retrain
+from finpulse.kafka import make_producer
+from finpulse.schemas import TOPICS, Article, ClassifiedArticle, article_id_for_source, decode
+from store.db import session_factory
+from store.queries.labels import save_labels
+from store.writes import write_classified
+from tests.retrain.conftest import add_articles, run_cli
+from tests.retrain.synthetic import ENERGY_TOPIC, SEED_COMPANIES, earnings_texts, energy_texts
+from tests.support import read_topic, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ENERGY = TOPICS[ENERGY_TOPIC]
+FAST = {"epochs": 2, "tolerance": 0.05, "min_gain": 0.05}
+
+
+def label_all(settings, ids: dict[str, str], topic: str, by: str) -> None:  # noqa: ANN001
+    with session_factory(settings.database).begin() as s:
+        for aid in ids:
+            save_labels(s, aid, topic=topic, sentiment=None, by=by, at=datetime.now(UTC))
+
+
+def test_deliberately_wrong_labels_are_not_promoted(rt_settings, install_champion, capsys) -> None:  # noqa: ANN001
+    settings = rt_settings()
+    champion = install_champion(settings)
+    wrong = {f"wrong-{i}": text for i, text in enumerate(earnings_texts())}  # Earnings stories ...
+    add_articles(settings, wrong)
+    label_all(settings, wrong, "Dividend", by="mallory")  # ... labelled as dividends
+
+    result = retrain(settings, RetrainConfig(**FAST), progress=False)
+
+    assert not result.promoted and registry.champion_version(settings) == champion
+    reasons = " ".join(result.decision.reasons)
+    assert "topic macro-F1 on seed_dev" in reasons and "worse than the tolerance" in reasons
+    after = result.report["tasks"]["topic"]["after"]
+    assert after["analyst_holdout"]["n"] > 0  # the wrong labels were held out too ...
+    assert after["seed_dev"]["macro_f1"] < result.report["tasks"]["topic"]["before"]["seed_dev"]["macro_f1"]
+    row = registry.show(settings, result.version)  # ... and the challenger is on record
+    assert row["status"] == "candidate" and not row["is_champion"] and "kept the champion" in row["notes"]
+    report = json.loads((result.folder / "retrain_report.json").read_text())
+    assert report["decision"]["promoted"] is False and report["champion"] == champion
+    assert (result.folder / "retrain_report.md").read_text() == result.markdown
+    assert "**Decision: NOT PROMOTED**" in capsys.readouterr().out
+
+
+class Worker:
+    """``run_worker`` in a thread of this process (hot swap polled every 0.5 s)."""
+
+    def __init__(self, settings) -> None:  # noqa: ANN001
+        from classifier.worker import run_worker
+
+        self.stop, self.result = threading.Event(), {}
+        self.thread = threading.Thread(target=self._run, args=(run_worker, settings), daemon=True)
+
+    def _run(self, run_worker, settings) -> None:  # noqa: ANN001
+        try:
+            self.result["stats"] = run_worker(settings, self.stop, swap_every_s=0.5)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the test
+            self.result["error"] = exc
+
+    def __enter__(self) -> "Worker":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(60)
+        assert not self.thread.is_alive()
+        if "error" in self.result:
+            raise self.result["error"]
+
+
+class Stream:
+    """Publishes articles to news.raw and reads news.classified back, counting exactly."""
+
+    def __init__(self, settings) -> None:  # noqa: ANN001
+        self.settings, self.sent, self.n = settings, [], 0
+
+    def publish(self, texts: list[str]) -> list[Article]:
+        now = datetime.now(UTC)
+        articles = []
+        for text in texts:
+            self.n += 1
+            articles.append(Article(id=article_id_for_source("rt", str(self.n)), source="rt",
+                                    title=text, published=now, fetched=now))
+        producer = make_producer(self.settings.kafka, client_id="test")
+        for a in articles:
+            producer.send(self.settings.kafka.topics.raw, key=a.id.encode(), value=a.encode())
+        producer.flush()
+        producer.close()
+        self.sent += articles
+        return articles
+
+    def out(self, timeout_s: float = 120) -> list[ClassifiedArticle]:
+        records = read_topic(self.settings.kafka, self.settings.kafka.topics.classified,
+                             expect=len(self.sent), timeout_s=timeout_s)
+        return [decode(ClassifiedArticle, r.value) for r in records]
+
+    def by_id(self) -> dict[str, ClassifiedArticle]:
+        return {c.article.id: c for c in self.out()}
+
+    def await_version(self, version: str) -> None:
+        """Probe with one article at a time until one comes back from ``version``."""
+        def probe() -> bool:
+            (a,) = self.publish([f"{SEED_COMPANIES[0]} schedules conference call"])
+            return wait_until(lambda: self.by_id().get(a.id), timeout_s=60,
+                              what="the probe").prediction.model_version == version
+        wait_until(probe, timeout_s=90, every_s=0.5, what=f"the worker serving {version}")
+
+
+def test_a_fix_is_promoted_hot_swapped_mid_stream_and_rolled_back(kafka_settings, rt_settings,  # noqa: ANN001
+                                                                   install_champion, tmp_path) -> None:
+    settings = rt_settings(kafka=kafka_settings)
+    champion = install_champion(settings)
+    stream = Stream(settings)
+    energy = energy_texts()
+    with Worker(settings) as worker:
+        stream.await_version(champion)  # the worker has joined its group and is serving
+        first = stream.publish(energy[:40])
+        out = [c for c in stream.out() if c.article.id in {a.id for a in first}]
+        assert len(out) == 40
+        assert {c.prediction.model_version for c in out} == {champion}
+        topics = Counter(c.prediction.topic for c in out)
+        assert topics[ENERGY] == 0, topics  # the systematic mistake
+        with session_factory(settings.database).begin() as s:  # the sink's write
+            write_classified(s, out, datetime.now(UTC))
+        # analysts fix it: half in the dashboard's labeling queue, half imported from CSV by text
+        label_all(settings, {a.id: a.title for a in first[:20]}, ENERGY, by="ann")
+        csv_file = tmp_path / "energy.csv"
+        csv_file.write_text("text,task,label,labeled_by\n" + "".join(
+            f"{a.title},topic,Energy / Oil,bob\n" for a in first[20:]) + "".join(
+            f"{t},topic,6,bob\n" for t in energy_texts(SEED_COMPANIES)))
+        assert run_cli(settings, "labels", "import", str(csv_file)) == 0
+
+        result = retrain(settings, RetrainConfig(**FAST), progress=False)
+        assert result.promoted, result.markdown
+        assert registry.champion_version(settings) == result.version
+        topic = result.report["tasks"]["topic"]
+        assert topic["after"]["analyst_holdout"]["accuracy"] > topic["before"]["analyst_holdout"]["accuracy"]
+        assert topic["per_class"][ENERGY]["after_f1"] > topic["per_class"][ENERGY]["before_f1"] == 0.0
+
+        stream.await_version(result.version)
+        second = stream.publish(energy[40:])  # new companies' energy stories, never labelled
+        by_id = wait_until(lambda: (d := stream.by_id()) and len(d) >= len(stream.sent) and d,
+                           timeout_s=120, what="batch 2")
+        assert {by_id[a.id].prediction.model_version for a in second} == {result.version}
+        topics = Counter(by_id[a.id].prediction.topic for a in second)
+        assert topics[ENERGY] >= 0.8 * len(second), topics
+
+        old, reinstated = registry.rollback(settings)
+        assert (old, reinstated) == (result.version, champion)
+        stream.await_version(champion)
+        third = stream.publish(energy[40:60])
+        by_id = wait_until(lambda: (d := stream.by_id()) and len(d) >= len(stream.sent) and d,
+                           timeout_s=120, what="batch 3")
+        assert {by_id[a.id].prediction.model_version for a in third} == {champion}
+        topics = Counter(by_id[a.id].prediction.topic for a in third)
+        assert topics[ENERGY] == 0, topics
+        time.sleep(1)
+    assert worker.result["stats"].swaps >= 2
+    records = read_topic(settings.kafka, settings.kafka.topics.classified, expect=len(stream.sent) + 1,
+                         timeout_s=5)
+    ids = [decode(ClassifiedArticle, r.value).article.id for r in records]
+    counts = Counter(ids)
+    assert set(counts) == {a.id for a in stream.sent}, "an input is missing on news.classified"
+    assert len(ids) == len(stream.sent), f"duplicates: {[i for i, n in counts.items() if n > 1]}"
