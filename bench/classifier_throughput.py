@@ -1,0 +1,99 @@
+"""Classifier throughput, side by side in one run on the same texts and the same model:
+
+  (a) the naive way: a ``transformers`` pipeline called once per text (the encoder through
+      ``pipeline("feature-extraction")``, then our pooling and heads), and
+  (b) the finpulse engine: tokenize once, sort by length, token-budget batches (per precision).
+
+Prints both rates and their ratio. Usage:
+
+    .venv/bin/python bench/classifier_throughput.py [--model VERSION_OR_DIR] [--n 2000]
+        [--precisions fp32,int8] [--threads N] [--naive-n N]
+
+``--naive-n`` times the naive way on the first N texts only (it is slow) and reports its rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def texts_for_bench(n: int) -> list[str]:
+    from classifier.data import load_seed
+    from finpulse.settings import Settings
+
+    data = load_seed(Settings.load().model.seed_data)
+    texts = [e.text for e in data.dev + data.train]
+    return texts[:n]
+
+
+def naive_rate(folder: Path, texts: list[str], max_length: int) -> float:
+    import numpy as np
+    import torch
+    from transformers import AutoTokenizer, pipeline
+
+    from classifier.model import MultiTaskClassifier
+
+    model = MultiTaskClassifier.from_folder(folder)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    pipe = pipeline("feature-extraction", model=model.encoder, tokenizer=tokenizer, device="cpu",
+                    tokenizer_kwargs={"truncation": True, "max_length": max_length})
+    heads = [(h.weight.detach().numpy(), h.bias.detach().numpy())
+             for h in (model.topic_head, model.sentiment_head)]
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for text in texts:
+            hidden = np.asarray(pipe(text)[0])  # [tokens, hidden]
+            pooled = hidden.mean(0)
+            for w, b in heads:
+                (w @ pooled + b).argmax()
+    return len(texts) / (time.perf_counter() - start)
+
+
+def engine_rate(settings, info, texts: list[str], precision: str) -> float:  # noqa: ANN001
+    from classifier.registry import load_engine
+
+    engine = load_engine(settings, info, precision=precision, device="cpu")
+    engine.predict(texts[:64])  # warm-up
+    start = time.perf_counter()
+    engine.predict(texts)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="version or folder (default: the champion)")
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--naive-n", type=int, default=None)
+    parser.add_argument("--precisions", default="fp32,int8")
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+
+    import torch
+
+    from classifier import registry
+    from finpulse.settings import Settings
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = Settings.load()
+    info = registry.resolve(settings, args.model)
+    texts = texts_for_bench(args.n)
+    print(f"model {info.version}, {len(texts)} texts, max_length {settings.model.max_length}, "
+          f"torch threads {torch.get_num_threads()}")
+    naive_texts = texts[: args.naive_n] if args.naive_n else texts
+    naive = naive_rate(info.folder, naive_texts, settings.model.max_length)
+    print(f"(a) transformers pipeline, one text at a time: {naive:8.1f} texts/s "
+          f"({len(naive_texts)} texts)")
+    for precision in args.precisions.split(","):
+        rate = engine_rate(settings, info, texts, precision)
+        print(f"(b) finpulse engine, {precision:>4}: {rate:8.1f} texts/s   ratio {rate / naive:5.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The whole worker, Kafka in and Kafka out: publish N articles to fresh topics, run
+``finpulse classify``'s loop in this process, and print articles/s until the last one is out.
+
+    .venv/bin/python bench/classifier_worker.py [--model VERSION_OR_DIR] [--n 2000]
+        [--precision auto|fp32|int8] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model")
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--precision", default=None)
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+
+    from kafka import KafkaConsumer
+
+    from classifier_throughput import texts_for_bench  # bench/ is on sys.path (the script dir)
+    from classifier.worker import run_worker
+    from finpulse import broker
+    from finpulse.kafka import make_producer
+    from finpulse.schemas import Article, article_id_for_source
+    from finpulse.settings import Settings, TopicNames
+
+    base = Settings.load()
+    uid = uuid.uuid4().hex[:8]
+    topics = TopicNames(raw=f"bench.raw.{uid}", classified=f"bench.classified.{uid}",
+                        alerts=f"bench.alerts.{uid}", dlq=f"bench.dlq.{uid}")
+    kafka = base.kafka.model_copy(update={"topics": topics, "group_prefix": f"bench-{uid}"})
+    model = base.model.model_copy(update={k: v for k, v in {"precision": args.precision,
+                                                             "threads": args.threads}.items() if v})
+    settings = base.model_copy(update={"kafka": kafka, "model": model})
+    broker.ensure_topics(kafka)
+    now = datetime.now(UTC)
+    producer = make_producer(kafka, client_id="bench")
+    for i, text in enumerate(texts_for_bench(args.n)):
+        a = Article(id=article_id_for_source("bench", str(i)), source="bench", title=text,
+                    published=now, fetched=now)
+        producer.send(topics.raw, key=a.id.encode(), value=a.encode())
+    producer.flush()
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(settings, stop), kwargs={"model": args.model},
+                              daemon=True)
+    reader = KafkaConsumer(topics.classified, bootstrap_servers=kafka.bootstrap_servers,
+                           auto_offset_reset="earliest", group_id=None)
+    worker.start()
+    seen, first, last = 0, None, None
+    while seen < args.n:
+        for records in reader.poll(timeout_ms=500).values():
+            now_s = time.perf_counter()
+            first = first or now_s
+            seen += len(records)
+            last = now_s
+    stop.set()
+    worker.join(30)
+    reader.close()
+    print(f"worker: {args.n} articles, Kafka in -> Kafka out, {args.n / (last - first):.1f} articles/s "
+          f"(from the first output to the last; model load and start-up excluded)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

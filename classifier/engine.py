@@ -1,0 +1,141 @@
+"""Batched inference: tokenize, sort by length, cut batches by a token budget, run one forward
+pass per batch (both heads), and return ``finpulse.schemas.Prediction``s in input order.
+
+``encode`` (tokenizing) and ``run`` (the model) are separate so that a caller can tokenize the
+next batch while the current one runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from classifier.precision import prepare_model
+from finpulse.schemas import SENTIMENTS, TOPICS, Prediction, utcnow
+
+# Characters kept before tokenizing: far more than max_length tokens ever need, so a huge
+# text costs no more than a long one (it is truncated, not rejected).
+CHARS_PER_TOKEN_CAP = 16
+
+
+@dataclass
+class Encoded:
+    """Token ids of a list of texts (unpadded, truncated), in input order."""
+
+    ids: list[list[int]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(x) for x in self.ids)
+
+
+@dataclass
+class Probabilities:
+    topic: np.ndarray  # [n, 20]
+    sentiment: np.ndarray  # [n, 3]
+
+
+def plan_batches(lengths: Sequence[int], max_batch_tokens: int, max_batch_size: int) -> list[list[int]]:
+    """Indices grouped longest first so that each padded batch (size x longest) fits the
+    token budget and the size cap; a single text always forms a batch."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = lengths[current[0]] if current else lengths[i]
+        if current and ((len(current) + 1) * longest > max_batch_tokens or len(current) >= max_batch_size):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+class Engine:
+    """A loaded model version ready to classify text."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer,  # noqa: ANN001 - a transformers tokenizer
+        *,
+        version: str,
+        max_length: int = 128,
+        max_batch_tokens: int = 8192,
+        max_batch_size: int = 64,
+        precision: str = "fp32",
+        device: str = "cpu",
+    ) -> None:
+        self.version = version
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.max_batch_tokens = max_batch_tokens
+        self.max_batch_size = max_batch_size
+        self.device = torch.device(device)
+        self.precision = precision
+        self.model, self._autocast = prepare_model(model, precision, self.device)
+        self.pad_id = tokenizer.pad_token_id or 0
+
+    def encode(self, texts: Sequence[str]) -> Encoded:
+        cap = self.max_length * CHARS_PER_TOKEN_CAP
+        out = self.tokenizer(
+            [t[:cap] for t in texts], truncation=True, max_length=self.max_length,
+            padding=False, return_attention_mask=False, return_token_type_ids=False,
+        )
+        return Encoded(list(out["input_ids"]))
+
+    def _tensors(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for j, r in enumerate(rows):
+            ids[j, : len(r)] = torch.tensor(r, dtype=torch.long)
+            mask[j, : len(r)] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    @torch.inference_mode()
+    def run(self, encoded: Encoded) -> Probabilities:
+        n = len(encoded)
+        topic = np.zeros((n, len(TOPICS)), dtype=np.float32)
+        sentiment = np.zeros((n, len(SENTIMENTS)), dtype=np.float32)
+        lengths = [len(x) for x in encoded.ids]
+        for batch in plan_batches(lengths, self.max_batch_tokens, self.max_batch_size):
+            ids, mask = self._tensors([encoded.ids[i] for i in batch])
+            with self._autocast() if self._autocast else nullcontext():
+                t_logits, s_logits = self.model(ids, mask)
+            topic[batch] = torch.softmax(t_logits.float(), -1).cpu().numpy()
+            sentiment[batch] = torch.softmax(s_logits.float(), -1).cpu().numpy()
+        return Probabilities(topic, sentiment)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        start = time.perf_counter()
+        probs = self.run(self.encode(texts))
+        latency = (time.perf_counter() - start) * 1000
+        return to_predictions(probs, self.version, [latency] * len(texts))
+
+
+def to_predictions(probs: Probabilities, version: str, latencies_ms: Sequence[float]) -> list[Prediction]:
+    """One ``Prediction`` per row of ``probs``."""
+    now = utcnow()
+    out = []
+    for t, s, latency in zip(probs.topic, probs.sentiment, latencies_ms):
+        ti, si = int(t.argmax()), int(s.argmax())
+        score = float(s[1] - s[0])
+        out.append(Prediction(
+            topic=TOPICS[ti], topic_id=ti, topic_confidence=min(1.0, float(t[ti])),
+            topic_probs=[round(float(x), 6) for x in t],
+            sentiment=SENTIMENTS[si], sentiment_confidence=min(1.0, float(s[si])),
+            sentiment_probs=[round(float(x), 6) for x in s],
+            sentiment_score=max(-1.0, min(1.0, score)),
+            model_version=version, latency_ms=max(0.0, latency), classified_at=now,
+        ))
+    return out

@@ -1,0 +1,78 @@
+"""One encoder, two heads: a single forward pass yields topic and sentiment logits.
+
+The sentence is pooled by the attention-masked mean of the last hidden states (how MiniLM
+sentence encoders were trained), then each head is a dropout + linear layer. A label of
+``IGNORE`` (-100) contributes no loss, so an example may carry one task's label or both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from classifier.labels import IGNORE, LABELS
+
+WEIGHTS_FILE = "model.safetensors"
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+class MultiTaskClassifier(nn.Module):
+    """A transformers encoder with a topic head and a sentiment head."""
+
+    def __init__(self, encoder: nn.Module, hidden_size: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.topic_head = nn.Linear(hidden_size, len(LABELS["topic"]))
+        self.sentiment_head = nn.Linear(hidden_size, len(LABELS["sentiment"]))
+
+    @classmethod
+    def from_base(cls, location: str, dropout: float = 0.1) -> "MultiTaskClassifier":
+        """A fresh model on a pretrained encoder (a local folder or a hub name)."""
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # the unused pooler's "unexpected keys" report
+        hf_logging.disable_progress_bar()
+        encoder = AutoModel.from_pretrained(location, add_pooling_layer=False)
+        return cls(encoder, encoder.config.hidden_size, dropout)
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> "MultiTaskClassifier":
+        """Load a registered version (config.json + model.safetensors); no hub access."""
+        from safetensors.torch import load_file
+        from transformers import AutoConfig, AutoModel
+
+        config = AutoConfig.from_pretrained(str(folder))
+        encoder = AutoModel.from_config(config, add_pooling_layer=False)
+        model = cls(encoder, config.hidden_size)
+        model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        return model.eval()
+
+    def save(self, folder: Path) -> None:
+        from safetensors.torch import save_file
+
+        self.encoder.config.save_pretrained(str(folder))
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS_FILE))
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+        pooled = self.dropout(mean_pool(out.last_hidden_state, attention_mask))
+        return self.topic_head(pooled), self.sentiment_head(pooled)
+
+
+def task_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Mean cross-entropy over the examples that carry this task's label (0 when none do)."""
+    if not bool((labels != IGNORE).any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits.float(), labels, ignore_index=IGNORE, label_smoothing=label_smoothing)

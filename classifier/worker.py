@@ -1,0 +1,187 @@
+"""``finpulse classify``: the streaming inference worker.
+
+A consumer in group ``<prefix>-classifier`` on ``news.raw`` fills micro-batches (size, token
+budget, wait), tokenizes the next batch in a helper thread while the current one runs, and
+produces one ``ClassifiedArticle`` per article to ``news.classified`` (keyed by article id).
+Undecodable or unclassifiable messages go to ``news.dlq`` with the reason. Offsets are committed
+only after every produce of the batch is acknowledged (at-least-once). The champion is polled
+in the background and swapped in between two batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
+
+from classifier import registry
+from classifier.batching import Batch, BatchCollector, Limits
+from classifier.engine import Encoded, Engine, to_predictions
+from classifier.swap import ChampionWatcher
+from finpulse import kafka as fk
+from finpulse.errors import RetryableError
+from finpulse.schemas import ClassifiedArticle
+from finpulse.settings import Settings
+from finpulse.tickers import EMPTY_WATCHLIST, Watchlist, find_tickers
+
+log = logging.getLogger(__name__)
+STAGE = "classifier"
+
+
+@dataclass
+class Prepared:
+    batch: Batch
+    engine: Engine
+    encoded: Future[Encoded] | None
+
+
+@dataclass
+class Stats:
+    """Counters for the periodic log line (and for tests)."""
+
+    classified: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    swaps: int = 0
+    commit_failures: int = 0  # a rebalance refused a commit: those records will be re-read
+    latencies_ms: list[float] = field(default_factory=list)
+    since: float = field(default_factory=time.monotonic)
+
+    def line(self, depth: int, version: str) -> str:
+        elapsed = max(1e-9, time.monotonic() - self.since)
+        lat = sorted(self.latencies_ms) or [0.0]
+        line = (f"classifier {version}: {self.classified / elapsed:.1f} articles/s, "
+                f"{self.batches} batches (mean {self.classified / max(1, self.batches):.1f}), "
+                f"dlq {self.dead_lettered}, queue {depth}, latency p50 {lat[len(lat) // 2]:.0f} ms "
+                f"p95 {lat[int(len(lat) * 0.95)]:.0f} ms")
+        self.classified = self.dead_lettered = self.batches = 0
+        self.latencies_ms, self.since = [], time.monotonic()
+        return line
+
+
+class Worker:
+    """One worker process: consumer, producer and engine injected by ``run_worker``."""
+
+    def __init__(self, settings: Settings, consumer, producer, engine: Engine,  # noqa: ANN001
+                 watchlist: Watchlist = EMPTY_WATCHLIST) -> None:
+        m = settings.model
+        self.topics = settings.kafka.topics
+        self.consumer, self.producer, self.engine = consumer, producer, engine
+        self.watchlist = watchlist
+        self.collector = BatchCollector(consumer, Limits(m.max_batch_size, m.max_batch_tokens,
+                                                         m.max_wait_ms / 1000, m.max_length))
+        self.dead = fk.DeadLetterer(producer, self.topics.dlq, STAGE)
+        self.tokenizer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize")
+        self.stats = Stats()
+        self.total = Stats()
+
+    def prepare(self, batch: Batch) -> Prepared:
+        """Start tokenizing ``batch`` for the current engine in the helper thread."""
+        texts = [article.content for _, article, _ in batch.items]
+        future = self.tokenizer_pool.submit(self.engine.encode, texts) if texts else None
+        return Prepared(batch, self.engine, future)
+
+    def finish(self, prepared: Prepared) -> None:
+        """Classify, produce, wait for the acks, then commit the batch's offsets."""
+        batch, engine = prepared.batch, prepared.engine
+        sends = []
+        if prepared.encoded is not None:
+            probs = engine.run(prepared.encoded.result())
+            now = time.perf_counter()
+            latencies = [(now - received) * 1000 for _, _, received in batch.items]
+            predictions = to_predictions(probs, engine.version, latencies)
+            for (_, article, _), pred in zip(batch.items, predictions):
+                tickers = sorted(set(article.tickers) | set(find_tickers(article.content, self.watchlist)))
+                msg = ClassifiedArticle(article=article, prediction=pred, tickers=tickers)
+                sends.append(fk.send_message(self.producer, self.topics.classified, article.id, msg))
+            self.stats.latencies_ms.extend(latencies)
+        for rec, reason in batch.dead:
+            self.dead.record(rec, reason)
+        self.producer.flush()
+        failed = [f.exception for f in sends if f.failed()]
+        if failed:
+            raise RetryableError(f"{len(failed)} produce(s) to {self.topics.classified} failed: {failed[0]}")
+        self._commit(batch)
+        for s in (self.stats, self.total):
+            s.classified += len(batch.items)
+            s.dead_lettered += len(batch.dead)
+            s.batches += 1 if batch.items else 0
+
+    def _commit(self, batch: Batch) -> None:
+        try:
+            fk.commit_processed(self.consumer, fk.next_offsets(batch.records))
+        except (CommitFailedError, RebalanceInProgressError) as exc:
+            # The group rebalanced: another member will re-read these records (duplicates are
+            # allowed downstream; losses are not).
+            log.warning("offset commit failed after a rebalance; records will be re-read: %s", exc)
+            self.total.commit_failures += 1
+
+    def maybe_swap(self, watcher: ChampionWatcher | None) -> None:
+        new = watcher.take() if watcher else None
+        if new is not None:
+            log.info("hot swap: %s -> %s", self.engine.version, new.version)
+            self.engine = new
+            self.total.swaps += 1
+
+    def run(self, stop: threading.Event, watcher: ChampionWatcher | None = None,
+            log_every_s: float = 10.0) -> Stats:
+        pending: Prepared | None = None
+        last_log = time.monotonic()
+        try:
+            while not stop.is_set():
+                self.maybe_swap(watcher)
+                batch = self.collector.next_batch()
+                upcoming = self.prepare(batch) if batch.records else None
+                if pending is not None:
+                    self.finish(pending)
+                pending = upcoming
+                if time.monotonic() - last_log >= log_every_s:
+                    log.info(self.stats.line(self.collector.depth, self.engine.version))
+                    last_log = time.monotonic()
+            if pending is not None:
+                self.finish(pending)
+        finally:
+            self.tokenizer_pool.shutdown(wait=False)
+        return self.total
+
+
+def run_worker(settings: Settings, stop: threading.Event, *, model: str | None = None,
+               consumer=None, producer=None, watchlist: Watchlist | None = None,  # noqa: ANN001
+               swap_every_s: float = 3.0) -> Stats:
+    """Run until ``stop`` is set. ``model`` pins a version or folder (no hot swap); otherwise
+    the champion runs and is swapped when it changes."""
+    from finpulse.tickers import load_watchlist
+
+    if settings.model.threads:
+        import torch
+
+        torch.set_num_threads(settings.model.threads)
+    info = registry.resolve(settings, model)
+    engine = registry.load_engine(settings, info)
+    log.info("classifier serving %s (%s on %s)", engine.version, engine.precision, engine.device)
+    own = consumer is None, producer is None
+    try:
+        consumer = consumer or fk.make_consumer(settings.kafka, group_id=settings.group("classifier"),
+                                                topics=[settings.kafka.topics.raw],
+                                                max_poll_records=settings.model.max_batch_size)
+        producer = producer or fk.make_producer(settings.kafka, client_id="classifier")
+    except KafkaError as exc:
+        raise RetryableError(f"kafka at {settings.kafka.bootstrap_servers} unavailable: {exc}") from exc
+    watcher = None
+    if model is None:
+        watcher = ChampionWatcher(lambda: registry.champion_version(settings),
+                                  lambda v: registry.load_engine(settings, registry.resolve(settings, v)),
+                                  engine.version, swap_every_s, stop)
+        watcher.start()
+    wl = watchlist if watchlist is not None else load_watchlist(settings.ingest.watchlist_file)
+    try:
+        return Worker(settings, consumer, producer, engine, wl).run(stop, watcher)
+    finally:
+        if own[0]:
+            consumer.close()
+        if own[1]:
+            producer.close()

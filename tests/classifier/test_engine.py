@@ -1,0 +1,68 @@
+"""Batched inference gives the labels of one-at-a-time inference; batches obey the budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from classifier.engine import Engine, plan_batches
+from classifier.model import MultiTaskClassifier
+
+
+@pytest.mark.unit
+def test_plan_batches_respects_size_and_token_budget() -> None:
+    lengths = [5, 30, 12, 30, 7, 1, 22, 9, 30, 3]
+    batches = plan_batches(lengths, max_batch_tokens=64, max_batch_size=3)
+    assert sorted(i for b in batches for i in b) == list(range(10))
+    for b in batches:
+        assert len(b) <= 3
+        assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 64
+    firsts = [lengths[b[0]] for b in batches]
+    assert firsts == sorted(firsts, reverse=True)  # longest first
+    assert plan_batches([100], 10, 4) == [[0]]  # a single long text still runs
+
+
+def _engine(folder: Path, **kw) -> Engine:  # noqa: ANN003
+    from transformers import AutoTokenizer
+
+    model = MultiTaskClassifier.from_folder(folder)
+    return Engine(model, AutoTokenizer.from_pretrained(str(folder)), version="t", max_length=32, **kw)
+
+
+TEXTS = [
+    "Apple beats earnings estimates, shares jump", "Fed signals two more hikes this year",
+    "Oil slumps as OPEC output rises", "$TSLA downgraded to sell at Goldman",
+    "Dividend raised 10%", "short", "The bank named a new chief financial officer today " * 6,
+    "Gold hits a record high as the dollar weakens", "IPO priced above range", "Markets wrap",
+]
+
+
+@pytest.mark.slow
+def test_batched_fp32_engine_matches_one_at_a_time(tiny_model: Path) -> None:
+    batched = _engine(tiny_model, max_batch_tokens=96, max_batch_size=4)
+    together = batched.run(batched.encode(TEXTS))
+    for i, text in enumerate(TEXTS):
+        alone = batched.run(batched.encode([text]))
+        assert int(alone.topic[0].argmax()) == int(together.topic[i].argmax())
+        assert int(alone.sentiment[0].argmax()) == int(together.sentiment[i].argmax())
+        assert alone.topic[0] == pytest.approx(together.topic[i], abs=1e-4)
+    # and with no batching limits at all (one padded batch)
+    whole = _engine(tiny_model, max_batch_tokens=100_000, max_batch_size=1000)
+    assert (whole.run(whole.encode(TEXTS)).topic.argmax(1) == together.topic.argmax(1)).all()
+
+
+@pytest.mark.slow
+def test_long_text_is_truncated_not_rejected(tiny_model: Path) -> None:
+    engine = _engine(tiny_model)
+    encoded = engine.encode(["word " * 200_000])
+    assert len(encoded.ids[0]) == 32
+    assert len(engine.predict(["word " * 200_000])) == 1
+
+
+@pytest.mark.slow
+def test_int8_and_bf16_paths_give_valid_probabilities(tiny_model: Path) -> None:
+    for precision in ("int8", "bf16"):
+        probs = _engine(tiny_model, precision=precision).run(_engine(tiny_model).encode(TEXTS))
+        assert torch.allclose(torch.tensor(probs.topic.sum(1)), torch.ones(len(TEXTS)), atol=1e-3)
