@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, jobs
 from dashboard.widgets import explained, settings, user
 from store.queries import models as registry
 from store.queries.models import RegistryError
@@ -72,3 +72,16 @@ if history.empty:
     st.caption("No promotions recorded yet.")
 else:
     st.dataframe(history, hide_index=True, width="stretch")
+
+st.subheader("Retrain")
+st.caption("Trains a challenger on the seed data plus the analysts' labels and compares it "
+           "with the champion on the same held-out set; it is promoted only if it is not "
+           "worse on either task and better on one. Running classifiers switch to it by "
+           "themselves. One retrain runs at a time.")
+if st.button("Retrain now", key="models.retrain"):
+    started = jobs.start_retrain(cfg)
+    st.info(f"Retraining started; its log is {started}")
+last = jobs.latest_retrain_log(cfg)
+if last is not None:
+    st.caption(f"Latest retrain log: {last.name}")
+    st.code(jobs.tail(last) or "(starting …)", language=None)

@@ -161,3 +161,35 @@ def test_pipeline_health_counts_dead_letters_and_flags_stale_sources(seeded, app
     sources = at.dataframe[-1].value
     stale = dict(zip(sources["name"], sources["stale"], strict=True))
     assert stale == {"ft-pages": True, "reuters-rss": False}
+
+
+def test_retrain_button_starts_a_real_retrain_and_shows_its_log(make_settings, sqlite_url,
+                                                                app_for, tmp_path) -> None:
+    """The Models page starts `finpulse retrain` as its own process. Pointed at seed data that
+    does not exist, the run ends at once with that error, which the page then shows."""
+    import time
+
+    from finpulse.settings import ModelSettings
+    from store.migrate import upgrade
+    from tests.dashboard.conftest import NO_BROKER
+
+    settings = make_settings(database_url=sqlite_url, kafka=NO_BROKER,
+                             model=ModelSettings(registry_dir=tmp_path / "models",
+                                                 seed_data=str(tmp_path / "no-such-seed")))
+    upgrade(settings.database)
+    with session_factory(settings.database).begin() as s:
+        s.add(m.ModelVersion(version="v1", path=str(tmp_path / "models" / "v1"), base_model="b",
+                             created_at=datetime.now(UTC), metrics={}, is_champion=True,
+                             status="champion"))
+    at = app_for(settings, "models")
+    at.button(key="models.retrain").click().run()
+    assert_no_exception(at)
+    assert "Retraining started" in texts(at)
+    logs = list((settings.var_dir / "retrain").glob("retrain-*.log"))
+    assert len(logs) == 1
+    deadline = time.monotonic() + 60
+    while "no-such-seed" not in logs[0].read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert "no-such-seed" in logs[0].read_text()
+    at.run()
+    assert "no-such-seed" in "\n".join(str(c.value) for c in at.code)
