@@ -57,3 +57,33 @@ def spawn_part(args: list[str], config: Path, log_path: Path) -> subprocess.Pope
         [sys.executable, "-m", "finpulse", *args], cwd=REPO, env=env, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )
+
+
+class InThread:
+    """``target(*args, stop=<Event>, **kwargs)`` in a thread of this process (e.g. a worker's
+    run function); on exit the stop event is set, the thread joined, and any error re-raised.
+    What ``target`` returned is in ``.result["value"]``."""
+
+    def __init__(self, target: Callable[..., object], *args: object, **kwargs: object) -> None:
+        import threading
+
+        self.stop = threading.Event()
+        self.result: dict[str, object] = {}
+        self.thread = threading.Thread(target=self._run, args=(target, args, kwargs), daemon=True)
+
+    def _run(self, target: Callable[..., object], args: tuple, kwargs: dict) -> None:
+        try:
+            self.result["value"] = target(*args, self.stop, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in __exit__
+            self.result["error"] = exc
+
+    def __enter__(self) -> "InThread":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(60)
+        assert not self.thread.is_alive(), "the thread did not stop within 60 s"
+        if "error" in self.result:
+            raise self.result["error"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -18,7 +17,7 @@ from finpulse.kafka import make_producer
 from finpulse.schemas import Article, ClassifiedArticle, DeadLetter, article_id_for_source, decode
 from finpulse.tickers import parse_watchlist
 from tests.conftest import write_settings_file
-from tests.support import read_topic, spawn_part, wait_until
+from tests.support import InThread, read_topic, spawn_part, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,32 +59,6 @@ def committed_total(settings) -> int:  # noqa: ANN001
         consumer.close()
 
 
-class Running:
-    """The worker in a thread of this process, stopped on exit."""
-
-    def __init__(self, settings, **kw) -> None:  # noqa: ANN001, ANN003
-        self.stop = threading.Event()
-        self.result: dict = {}
-        self.thread = threading.Thread(target=self._run, args=(settings,), kwargs=kw, daemon=True)
-
-    def _run(self, settings, **kw) -> None:  # noqa: ANN001, ANN003
-        try:
-            self.result["stats"] = run_worker(settings, self.stop, **kw)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            self.result["error"] = exc
-
-    def __enter__(self) -> "Running":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(60)
-        assert not self.thread.is_alive()
-        if "error" in self.result:
-            raise self.result["error"]
-
-
 def test_n_in_n_out_with_poison_dead_lettered_and_offsets_committed(
         kafka_settings, model_settings, install_model) -> None:  # noqa: ANN001
     settings = model_settings(kafka=kafka_settings)
@@ -98,7 +71,7 @@ def test_n_in_n_out_with_poison_dead_lettered_and_offsets_committed(
     publish(settings, poison)
     publish_articles(settings, good[20:])
     watchlist = parse_watchlist({"watchlist": [{"ticker": "XOM", "names": ["Exxon"]}]}, origin="t")
-    with Running(settings, watchlist=watchlist):
+    with InThread(run_worker, settings, watchlist=watchlist):
         out = classified(settings, expect=40)
         wait_until(lambda: committed_total(settings) == 44, timeout_s=30, what="offsets committed")
     assert sorted(c.article.id for c in out) == sorted(a.id for a in good)
@@ -153,14 +126,14 @@ def test_hot_swap_mid_stream_exact_count(kafka_settings, model_settings, install
     new = install_model(settings, "tiny-new", promote=False)
     first = [article(i) for i in range(30)]
     second = [article(i) for i in range(30, 60)]
-    with Running(settings, swap_every_s=0.5) as running:
+    with InThread(run_worker, settings, swap_every_s=0.5) as running:
         publish_articles(settings, first)
         classified(settings, expect=30)
         registry.promote(settings, new)
         time.sleep(3)  # the watcher notices within 0.5 s and loads in the background
         publish_articles(settings, second)
         out = classified(settings, expect=60)
-    stats = running.result["stats"]
+    stats = running.result["value"]
     assert stats.swaps == 1
     versions: dict[str, set[str]] = {}
     for c in out:

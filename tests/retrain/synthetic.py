@@ -8,8 +8,9 @@ seed's Earnings templates with new company names (for deliberately wrong labels)
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+
+from tests.fixtures.synthetic import write_csv
 
 SEED_COMPANIES = ["Acme Corp", "Globex", "Initech", "Umbrella Group", "Hooli", "Stark Industries",
                   "Wayne Enterprises", "Cyberdyne", "Tyrell", "Soylent", "Wonka Foods", "Oscorp"]
@@ -45,14 +46,6 @@ ENERGY_TOPIC, EARNINGS_TOPIC, DIVIDEND_TOPIC = 6, 5, 4
 def _rows(pools: dict[int, list[str]], companies: list[str]) -> list[tuple[str, int]]:
     return [(t.format(c=c), label) for label, templates in pools.items()
             for t in templates for c in companies]
-
-
-def write_csv(path: Path, rows: list[tuple[str, int]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["text", "label"])
-        w.writerows(rows)
-    return path
 
 
 def write_seed(folder: Path, companies: int = 6) -> Path:

@@ -5,7 +5,6 @@ version mid-stream (exact count) and back on rollback."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -21,7 +20,8 @@ from store.queries.labels import save_labels
 from store.writes import write_classified
 from tests.retrain.conftest import add_articles, run_cli
 from tests.retrain.synthetic import ENERGY_TOPIC, SEED_COMPANIES, earnings_texts, energy_texts
-from tests.support import read_topic, wait_until
+from classifier.worker import run_worker
+from tests.support import InThread, read_topic, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ENERGY = TOPICS[ENERGY_TOPIC]
@@ -55,33 +55,6 @@ def test_deliberately_wrong_labels_are_not_promoted(rt_settings, install_champio
     assert report["decision"]["promoted"] is False and report["champion"] == champion
     assert (result.folder / "retrain_report.md").read_text() == result.markdown
     assert "**Decision: NOT PROMOTED**" in capsys.readouterr().out
-
-
-class Worker:
-    """``run_worker`` in a thread of this process (hot swap polled every 0.5 s)."""
-
-    def __init__(self, settings) -> None:  # noqa: ANN001
-        from classifier.worker import run_worker
-
-        self.stop, self.result = threading.Event(), {}
-        self.thread = threading.Thread(target=self._run, args=(run_worker, settings), daemon=True)
-
-    def _run(self, run_worker, settings) -> None:  # noqa: ANN001
-        try:
-            self.result["stats"] = run_worker(settings, self.stop, swap_every_s=0.5)
-        except BaseException as exc:  # noqa: BLE001 - re-raised by the test
-            self.result["error"] = exc
-
-    def __enter__(self) -> "Worker":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(60)
-        assert not self.thread.is_alive()
-        if "error" in self.result:
-            raise self.result["error"]
 
 
 class Stream:
@@ -128,7 +101,7 @@ def test_a_fix_is_promoted_hot_swapped_mid_stream_and_rolled_back(kafka_settings
     champion = install_champion(settings)
     stream = Stream(settings)
     energy = energy_texts()
-    with Worker(settings) as worker:
+    with InThread(run_worker, settings, swap_every_s=0.5) as worker:
         stream.await_version(champion)  # the worker has joined its group and is serving
         first = stream.publish(energy[:40])
         out = [c for c in stream.out() if c.article.id in {a.id for a in first}]
@@ -171,7 +144,7 @@ def test_a_fix_is_promoted_hot_swapped_mid_stream_and_rolled_back(kafka_settings
         topics = Counter(by_id[a.id].prediction.topic for a in third)
         assert topics[ENERGY] == 0, topics
         time.sleep(1)
-    assert worker.result["stats"].swaps >= 2
+    assert worker.result["value"].swaps >= 2
     records = read_topic(settings.kafka, settings.kafka.topics.classified, expect=len(stream.sent) + 1,
                          timeout_s=5)
     ids = [decode(ClassifiedArticle, r.value).article.id for r in records]
