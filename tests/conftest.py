@@ -138,7 +138,7 @@ def write_settings_file(settings: Settings, path: Path) -> Path:
 
 
 @pytest.fixture
-def migrated(make_settings: Callable[..., Settings]) -> Callable[[Settings], Settings]:
+def migrated() -> Callable[[Settings], Settings]:
     """Apply migrations to a Settings' database and return the same Settings."""
 
     def apply(settings: Settings) -> Settings:
