@@ -25,9 +25,11 @@ CHARS_PER_TOKEN_CAP = 16
 
 @dataclass
 class Encoded:
-    """Token ids of a list of texts (unpadded, truncated), in input order."""
+    """Token ids of a list of texts (unpadded, truncated), in input order, and the texts
+    themselves (for the model's lexical part, when it has one)."""
 
     ids: list[list[int]]
+    texts: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -82,6 +84,7 @@ class Engine:
         self.max_batch_size = max_batch_size
         self.device = torch.device(device)
         self.precision = precision
+        self.lexical = getattr(model, "lexical", None)
         self.model, self._autocast = prepare_model(model, precision, self.device)
         self.pad_id = tokenizer.pad_token_id or 0
 
@@ -91,7 +94,7 @@ class Engine:
             [t[:cap] for t in texts], truncation=True, max_length=self.max_length,
             padding=False, return_attention_mask=False, return_token_type_ids=False,
         )
-        return Encoded(list(out["input_ids"]))
+        return Encoded(list(out["input_ids"]), list(texts) if self.lexical is not None else None)
 
     def _tensors(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(r) for r in rows)
@@ -114,7 +117,17 @@ class Engine:
                 t_logits, s_logits = self.model(ids, mask)
             topic[batch] = torch.softmax(t_logits.float(), -1).cpu().numpy()
             sentiment[batch] = torch.softmax(s_logits.float(), -1).cpu().numpy()
-        return Probabilities(topic, sentiment)
+        return self._mix_lexical(Probabilities(topic, sentiment), encoded)
+
+    def _mix_lexical(self, probs: Probabilities, encoded: Encoded) -> Probabilities:
+        """The encoder's probabilities averaged with the lexical part's (weight ``w``)."""
+        if self.lexical is None or self.lexical.weight == 0 or len(encoded) == 0:
+            return probs
+        if encoded.texts is None:
+            raise ValueError("this model has a lexical part: encode() the texts with this engine")
+        lex, w = self.lexical.predict_proba(encoded.texts), self.lexical.weight
+        return Probabilities((1 - w) * probs.topic + w * lex["topic"],
+                             (1 - w) * probs.sentiment + w * lex["sentiment"])
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         start = time.perf_counter()

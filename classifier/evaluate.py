@@ -14,7 +14,14 @@ def evaluate_examples(engine, examples: Sequence[Example]) -> dict[str, dict]:  
     """A report per task over the examples that carry that task's label."""
     start = time.perf_counter()
     probs = engine.run(engine.encode([e.text for e in examples]))
+    out = reports_from_probs(probs, examples)
     seconds = time.perf_counter() - start
+    out["texts_per_s"] = len(examples) / seconds if seconds > 0 else 0.0
+    return out
+
+
+def reports_from_probs(probs, examples: Sequence[Example]) -> dict[str, dict]:  # noqa: ANN001
+    """A report per task from already computed probabilities (``engine.Probabilities``)."""
     out: dict[str, dict] = {}
     for task, matrix in (("topic", probs.topic), ("sentiment", probs.sentiment)):
         rows = [i for i, e in enumerate(examples) if getattr(e, task) != IGNORE]
@@ -22,7 +29,6 @@ def evaluate_examples(engine, examples: Sequence[Example]) -> dict[str, dict]:  
             y_true = [getattr(examples[i], task) for i in rows]
             y_pred = [int(matrix[i].argmax()) for i in rows]
             out[task] = report(y_true, y_pred, LABELS[task])
-    out["texts_per_s"] = len(examples) / seconds if seconds > 0 else 0.0
     return out
 
 

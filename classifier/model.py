@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from classifier.labels import IGNORE, LABELS
+from classifier.lexical import LexicalModel
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -28,6 +29,9 @@ class MultiTaskClassifier(nn.Module):
 
     def __init__(self, encoder: nn.Module, hidden_size: int, dropout: float = 0.1) -> None:
         super().__init__()
+        # The optional n-gram part (classifier.lexical), mixed in by the Engine; not a module:
+        # it has no torch weights and is fitted apart from the encoder.
+        self.lexical = None
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.topic_head = nn.Linear(hidden_size, len(LABELS["topic"]))
@@ -54,6 +58,7 @@ class MultiTaskClassifier(nn.Module):
         encoder = AutoModel.from_config(config, add_pooling_layer=False)
         model = cls(encoder, config.hidden_size)
         model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        model.lexical = LexicalModel.load(folder)
         return model.eval()
 
     def save(self, folder: Path) -> None:
@@ -62,6 +67,8 @@ class MultiTaskClassifier(nn.Module):
         self.encoder.config.save_pretrained(str(folder))
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
         save_file(state, str(folder / WEIGHTS_FILE))
+        if self.lexical is not None:
+            self.lexical.save(folder)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor

@@ -20,8 +20,9 @@ import torch
 from classifier import registry
 from classifier.base import resolve_base
 from classifier.data import Dataset, Example, load_seed
-from classifier.engine import Engine
-from classifier.evaluate import evaluate_examples, selection_score, summary
+from classifier.engine import Engine, Probabilities
+from classifier.evaluate import reports_from_probs, selection_score, summary
+from classifier.lexical import LexicalConfig, LexicalModel
 from classifier.model import MultiTaskClassifier, task_loss
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
@@ -47,6 +48,8 @@ class TrainConfig:
     sentiment_weight: float = 1.0
     dropout: float = 0.1
     freeze_embeddings: bool = True  # word embeddings only: ~25% faster steps on CPU
+    # The share of the n-gram part (classifier.lexical) in the probabilities; 0: encoder only.
+    lexical_weight: float = 0.5
     seed: int = 13
     limit: int | None = None
     dev_fraction: float = 0.1
@@ -59,6 +62,8 @@ class TrainConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
         if not 0 < self.lr < 1:
             raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
+        if not 0 <= self.lexical_weight < 1:
+            raise ConfigError(f"--lexical-weight must be in [0, 1), got {self.lexical_weight}")
 
 
 def _set_seed(seed: int) -> None:
@@ -121,17 +126,40 @@ def _batch_tensors(ids: list[list[int]], examples: list[Example], idx: list[int]
 
 
 def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: TrainConfig) -> dict:  # noqa: ANN001
+    """Dev reports of the model as it will run (with its lexical part, if any), plus, when it
+    has one, ``encoder_only`` and ``lexical_only`` summaries (the ablation TRAINING.md keeps)."""
     engine = Engine(model, tokenizer, version="dev", max_length=cfg.max_length,
                     max_batch_tokens=8192, max_batch_size=128)
-    reports = evaluate_examples(engine, dev)
+    start = time.perf_counter()
+    encoded = engine.encode([e.text for e in dev])
+    lexical, engine.lexical = engine.lexical, None
+    encoder_probs = engine.run(encoded)
+    engine.lexical = lexical
+    reports = reports_from_probs(engine._mix_lexical(encoder_probs, encoded), dev)
+    reports["texts_per_s"] = len(dev) / max(1e-9, time.perf_counter() - start)
+    if lexical is not None:
+        lex = lexical.predict_proba(encoded.texts)
+        reports["encoder_only"] = summary(reports_from_probs(encoder_probs, dev))
+        reports["lexical_only"] = summary(reports_from_probs(
+            Probabilities(lex["topic"], lex["sentiment"]), dev))
     model.train()
     return reports
+
+
+def _fit_lexical(model: MultiTaskClassifier, data: Dataset, cfg: TrainConfig) -> None:
+    if cfg.lexical_weight <= 0:
+        model.lexical = None
+        return
+    labels = {"topic": [e.topic for e in data.train], "sentiment": [e.sentiment for e in data.train]}
+    model.lexical = LexicalModel.fit([e.text for e in data.train], labels,
+                                     LexicalConfig(weight=cfg.lexical_weight, seed=cfg.seed))
 
 
 def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool) -> dict:  # noqa: ANN001
     """The training loop; leaves the best epoch's weights in ``model`` and returns metrics."""
     from tqdm.auto import tqdm
 
+    _fit_lexical(model, data, cfg)
     ids = tokenizer([e.text for e in data.train], truncation=True, max_length=cfg.max_length)["input_ids"]
     rng = random.Random(cfg.seed)
     steps_per_epoch = math.ceil(len(ids) / cfg.batch_size)
@@ -162,9 +190,11 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool) -> d
         score = selection_score(reports)
         history.append({"epoch": epoch, "train_loss": sum(epoch_losses) / len(epoch_losses),
                         "dev": summary(reports), "score": round(score, 4),
+                        **{k: reports[k] for k in ("encoder_only", "lexical_only") if k in reports},
                         "seconds": round(time.perf_counter() - started, 1)})
         losses.extend(epoch_losses)
-        bar.write(f"epoch {epoch}: loss {history[-1]['train_loss']:.4f} dev {summary(reports)}")
+        bar.write(f"epoch {epoch}: loss {history[-1]['train_loss']:.4f} dev {summary(reports)}"
+                  + (f" (encoder alone {reports['encoder_only']})" if "encoder_only" in reports else ""))
         if best is None or score > best[0]:
             best = (score, epoch, reports)
             best_state = copy.deepcopy(model.state_dict())

@@ -19,7 +19,8 @@ def test_tiny_training_registers_a_champion_with_a_complete_folder(tiny_run) -> 
     assert registry.champion_version(settings) == version  # first version: champion
     folder = settings.model.registry_dir / version
     for name in ("model.safetensors", "config.json", "tokenizer.json", "labels.json",
-                 "training_args.json", "metrics.json", "manifest.json"):
+                 "training_args.json", "metrics.json", "manifest.json", "lexical.safetensors",
+                 "lexical.json"):
         assert (folder / name).is_file(), name
     meta = registry.read_meta(folder)
     assert meta["labels"]["topic"]["19"] == TOPICS[19]
@@ -31,6 +32,8 @@ def test_tiny_training_registers_a_champion_with_a_complete_folder(tiny_run) -> 
     curve = meta["metrics"]["loss_curve"]
     assert curve[-1] < curve[0], f"loss did not go down: {curve}"
     assert history[1]["train_loss"] < history[0]["train_loss"]
+    # The ablation: the encoder alone and the n-gram part alone, on the same dev rows.
+    assert set(history[0]["encoder_only"]) == set(history[0]["dev"]) == set(history[0]["lexical_only"])
 
     engine = registry.load_engine(settings, registry.resolve(settings))
     preds = engine.predict(["Apple beats earnings estimates", "Oil prices slump", "x" * 5000])
