@@ -6,6 +6,12 @@ was not promoted is registered too, so each attempt restarts the count). The che
 ``settings.model.retrain_poll_s``; after a failed run it waits ``retrain_retry_s``. The
 retraining lock (``classifier.retrain_lock``) keeps it from overlapping a manual retrain.
 
+The same loop ends shadow periods (``settle_shadow``): a challenger put in shadow to be
+promoted (``finpulse retrain --shadow``) is promoted once it has been in shadow
+``model.shadow_min_minutes`` AND the shadow scorer has scored ``model.shadow_min_articles``
+articles beside the champion it was compared with. A change of champion before then ends the
+shadow without promotion (``store.queries.models``).
+
 ``run_autoretrain(settings, stop)`` blocks (``finpulse retrain --watch``);
 ``start_autoretrain(settings, stop)`` runs it in a daemon thread (for ``finpulse up``).
 """
@@ -16,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from classifier.retrain import RetrainConfig, RetrainResult, retrain
@@ -50,9 +57,36 @@ def check_once(settings: Settings, cfg: RetrainConfig, retrain_fn: Retrain = ret
         return None
 
 
+def settle_shadow(settings: Settings, now: datetime | None = None) -> str | None:
+    """Promote the challenger in shadow if its shadow period is over; returns it, or None."""
+    from store.db import session_factory
+    from store.queries import models as q
+    from store.queries.shadow import shadow_status
+
+    m = settings.model
+    with session_factory(settings.database).begin() as session:
+        q.lock(session)  # a shadow stopped or a champion changed meanwhile is seen below
+        status = shadow_status(session, min_minutes=m.shadow_min_minutes,
+                               min_articles=m.shadow_min_articles, now=now or datetime.now(UTC))
+        if status is None or not status["due"]:
+            return None
+        q.promote(session, status["version"], by="finpulse shadow period")
+    log.info("shadow period over (%.0f min, %d articles): promoted %s", status["minutes"],
+             status["scored"], status["version"])
+    return status["version"]
+
+
+def _settle_quietly(settings: Settings) -> None:
+    try:
+        settle_shadow(settings)
+    except Exception:  # noqa: BLE001 - a background job: log, try again next poll
+        log.exception("could not check the shadow period")
+
+
 def run_autoretrain(settings: Settings, stop: threading.Event, *, cfg: RetrainConfig | None = None,
                     retrain_fn: Retrain = retrain, poll_s: float | None = None) -> int:
-    """Check every ``poll_s`` until ``stop`` is set; returns how many retrainings ran."""
+    """Check every ``poll_s`` (labels and the shadow period) until ``stop`` is set; returns how
+    many retrainings ran."""
     cfg = cfg or RetrainConfig(by="finpulse auto-retrain")
     if cfg.dry_run:
         raise ConfigError("--watch cannot be combined with --dry-run (a dry run registers no "
@@ -60,13 +94,14 @@ def run_autoretrain(settings: Settings, stop: threading.Event, *, cfg: RetrainCo
     poll_s = settings.model.retrain_poll_s if poll_s is None else poll_s
     runs, resume_at = 0, 0.0
     while not stop.is_set():
+        _settle_quietly(settings)
         if time.monotonic() >= resume_at:
             try:
                 result = check_once(settings, cfg, retrain_fn)
                 if result is not None:
                     runs += 1
-                    log.info("automatic retrain: %s %s", result.version,
-                             "promoted" if result.promoted else "not promoted")
+                    log.info("automatic retrain: %s %s", result.version, "promoted" if result.promoted
+                             else "in shadow" if result.shadowed else "not promoted")
             except Exception:  # noqa: BLE001 - a background job: log, back off, keep watching
                 log.exception("automatic retrain failed; next try in %.0f s", settings.model.retrain_retry_s)
                 resume_at = time.monotonic() + settings.model.retrain_retry_s

@@ -1,4 +1,5 @@
-"""``finpulse classify | train | eval | predict | models ...`` (torch is imported lazily)."""
+"""``finpulse classify | train | eval | predict | models ...`` (torch is imported lazily);
+``finpulse shadow`` and ``finpulse models shadow`` are in ``classifier.shadow_cli``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import json
 import sys
 
+from classifier import shadow_cli
 from finpulse.settings import Settings
 
 
@@ -13,6 +15,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     classify = sub.add_parser("classify", help="classify news.raw into news.classified")
     classify.add_argument("--model", help="pin a version or folder (default: the champion, hot-swapped)")
     classify.set_defaults(handler=_classify)
+    shadow_cli.add_commands(sub)
 
     train = sub.add_parser("train", help="fine-tune and register a new model version")
     train.add_argument("--base", help="base encoder: hub name or local folder (default: settings)")
@@ -50,6 +53,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     promote.add_argument("version")
     promote.set_defaults(handler=_models_promote)
     msub.add_parser("rollback", help="reinstate the previous champion").set_defaults(handler=_models_rollback)
+    shadow_cli.add_models_command(msub)
 
 
 def _classify(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,7 +2,9 @@
 
 A row names its article by ``article_id`` or gives its ``text`` (or both); ``label`` is a class
 id or name (``Earnings``, ``bullish``); ``labeled_at`` is ISO 8601 (a time without a zone is
-taken as UTC; empty means "now"). Parsing is pure (``parse_labels_csv`` on a string); the
+taken as UTC; empty means "now"). A row with a text but no article id labels the stored article
+with the same text up to whitespace (its title, or title and text), when there is one; else a
+stub article is created for the text. Parsing is pure (``parse_labels_csv`` on a string); the
 database side is ``store.queries.label_admin``.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,12 +116,13 @@ def stub_article_id(text: str) -> str:
     return article_id_for_source(IMPORT_SOURCE, normalise(text))
 
 
-def import_rows(records: list[LabelRecord]) -> list[dict]:
-    """Records as rows for ``store.queries.label_admin.import_labels`` (text-only rows get the
-    id of their stub article)."""
-    return [{"article_id": r.article_id or stub_article_id(r.text), "text": r.text, "task": r.task,
-             "label": r.label, "labeled_by": r.labeled_by, "labeled_at": r.labeled_at}
-            for r in records]
+def import_rows(records: list[LabelRecord], matched: Mapping[str, str] | None = None) -> list[dict]:
+    """Records as rows for ``store.queries.label_admin.import_labels``. A text-only row gets the
+    article its text ``matched`` (``label_admin.articles_by_text``), else its stub article."""
+    matched = matched or {}
+    return [{"article_id": r.article_id or matched.get(r.text) or stub_article_id(r.text),
+             "text": r.text, "task": r.task, "label": r.label, "labeled_by": r.labeled_by,
+             "labeled_at": r.labeled_at} for r in records]
 
 
 def read_labels_csv(path: Path, now: datetime) -> list[LabelRecord]:

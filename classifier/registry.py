@@ -204,10 +204,13 @@ def list_rows(settings: Settings) -> list[dict[str, Any]]:
 
 
 def show(settings: Settings, version: str) -> dict[str, Any]:
-    """The registry row plus the folder's metrics, manifest, labels and training arguments."""
+    """The registry row plus its shadow runs and the folder's metrics, manifest, labels and
+    training arguments."""
     from store.queries import models as q
+    from store.queries.shadow import run_history
 
-    row = _with_session(settings, lambda s: _row_dict(q.get_version(s, version)))
+    row = _with_session(settings, lambda s: {**_row_dict(q.get_version(s, version)),
+                                             "shadow_runs": run_history(s, version=version)})
     return {**row, "folder": read_meta(Path(row["path"]))}
 
 
@@ -221,3 +224,45 @@ def rollback(settings: Settings, by: str = "finpulse models rollback") -> tuple[
     from store.queries import models as q
 
     return _with_session(settings, lambda s: q.rollback(s, by=by))
+
+
+def shadow_version(settings: Settings) -> str | None:
+    from store.queries import models as q
+
+    return _with_session(settings, q.shadow_version)
+
+
+def start_shadow(settings: Settings, version: str, *, promote_after: bool = False,
+                 by: str = "finpulse models shadow") -> dict[str, Any]:
+    """Put ``version`` in shadow beside the champion; returns the run as a plain row."""
+    from store.queries import models as q
+    from store.queries.shadow import RUN_COLUMNS
+
+    def start(session) -> dict[str, Any]:  # noqa: ANN001
+        run = q.start_shadow(session, version, by=by, promote_after=promote_after)
+        return {c: getattr(run, c) for c in RUN_COLUMNS}
+
+    return _with_session(settings, start)
+
+
+def stop_shadow(settings: Settings, by: str = "finpulse models shadow --stop") -> str | None:
+    from store.queries import models as q
+
+    return _with_session(settings, lambda s: q.stop_shadow(s, by=by))
+
+
+def shadow_report(settings: Settings, now: datetime | None = None) -> dict[str, Any] | None:
+    """The open shadow run, its progress through the shadow period and the two models'
+    agreement; None when no challenger is in shadow."""
+    from store.queries import shadow as sq
+    from store.queries.models import shadow_run
+
+    def read(session) -> dict[str, Any] | None:  # noqa: ANN001
+        m = settings.model
+        status = sq.shadow_status(session, min_minutes=m.shadow_min_minutes,
+                                  min_articles=m.shadow_min_articles, now=now or datetime.now(UTC))
+        if status is None:
+            return None
+        return {**status, "agreement": sq.agreement(session, sq.Pair.of(shadow_run(session)))}
+
+    return _with_session(settings, read)

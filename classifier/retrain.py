@@ -7,6 +7,10 @@
 5. register the challenger with its report (``retrain_report.json`` and ``.md`` in its folder)
    and, when the gate says so, promote it in the same transaction, provided the champion is
    still the one it was compared with. Running workers poll the champion and hot-swap.
+   In shadow mode (``--shadow`` or ``model.retrain_shadow``) it goes into shadow instead: it
+   scores the live stream beside the champion (``finpulse shadow``) and is promoted after the
+   shadow period by ``finpulse retrain --watch`` (``autoretrain.settle_shadow``), unless the
+   champion changes first.
 
 ``retrain(settings, RetrainConfig(...)) -> RetrainResult`` is the function behind the command,
 ``finpulse retrain --watch`` and the automatic trigger. One retraining runs at a time.
@@ -23,7 +27,7 @@ from typing import Any, Literal
 from classifier import registry
 from classifier.labelset import HOLDOUT, SEED_DEV, LabelSet, load_labelset
 from classifier.retrain_lock import retrain_lock
-from classifier.retrain_report import ALL, Decision, build_report, decide, render_markdown
+from classifier.retrain_report import ALL, Decision, build_report, decide, in_shadow, render_markdown
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
 
@@ -46,6 +50,7 @@ class RetrainConfig:
     lr: float | None = None  # None: the champion's recipe
     max_length: int | None = None
     dry_run: bool = False
+    shadow: bool | None = None  # None: settings model.retrain_shadow
     by: str = "finpulse retrain"
 
     def check(self) -> None:
@@ -70,6 +75,7 @@ class RetrainResult:
     report: dict[str, Any]
     folder: Path | None = None
     markdown: str = field(default="", repr=False)
+    shadowed: bool = False  # passed the gate and went into shadow instead of being promoted
 
 
 def _train_config(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo):  # noqa: ANN202
@@ -139,25 +145,33 @@ def _gate(settings: Settings, cfg: RetrainConfig, before: dict, after: dict) -> 
 
 
 def _register(settings: Settings, version: str, folder: Path, *, base_model: str, metrics: dict,
-              decision: Decision, compared_with: str, by: str) -> bool:
-    """Register the challenger; promote it if the gate agreed and the champion is unchanged."""
+              decision: Decision, compared_with: str, by: str, shadow: bool) -> str:
+    """Register the challenger; if the gate agreed and the champion is unchanged, promote it
+    (or, with ``shadow``, put it in shadow to be promoted after the shadow period). Returns
+    'promoted', 'shadow' or 'kept'."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from store.db import session_factory
     from store.queries import models as q
 
-    note = "; ".join(decision.reasons)
+    note = "; ".join(in_shadow(decision.reasons) if shadow else decision.reasons)
     try:
         with session_factory(settings.database).begin() as session:
             current = q.champion_version(session)
-            promote = decision.promote and current == compared_with
-            if decision.promote and not promote:
+            passed = decision.promote and current == compared_with
+            if decision.promote and not passed:
                 note += f"; not promoted: the champion changed to {current} during retraining"
+            elif passed and shadow:
+                note += "; in shadow: promoted after the shadow period unless the champion changes"
             q.register_version(session, version=version, path=str(folder.resolve()),
                                base_model=base_model, metrics=metrics, notes=f"retrain: {note}")
-            if promote:
+            if passed and shadow:
+                q.start_shadow(session, version, by=by, promote_after=True)
+                return "shadow"
+            if passed:
                 q.promote(session, version, by=by)
-            return promote
+                return "promoted"
+            return "kept"
     except SQLAlchemyError as exc:
         raise ConfigError(f"model registry database unavailable: {exc}") from exc
 
@@ -226,8 +240,8 @@ def _challenge(settings: Settings, cfg: RetrainConfig, progress: bool) -> _Chall
                       before, after)
 
 
-def _publish(settings: Settings, cfg: RetrainConfig, ch: _Challenge, decision: Decision) -> tuple[Path, bool]:
-    """Write the version folder, register it, and promote it when the gate agreed."""
+def _publish(settings: Settings, cfg: RetrainConfig, ch: _Challenge, decision: Decision) -> tuple[Path, str]:
+    """Write the version folder, register it, and promote it (or shadow it) when the gate agreed."""
     from classifier.evaluate import summary
 
     folder = registry.write_version(
@@ -237,10 +251,14 @@ def _publish(settings: Settings, cfg: RetrainConfig, ch: _Challenge, decision: D
         manifest=ch.manifest)
     row_metrics = {**summary(ch.after[ALL]), "best_epoch": ch.metrics["best_epoch"],
                    "train_seconds": ch.metrics["train_seconds"], "train_rows": len(ch.labelset.train)}
-    promoted = _register(settings, ch.version, folder, base_model=ch.manifest["base_model"].get("upstream", ""),
-                         metrics=row_metrics, decision=decision, compared_with=ch.champion.version,
-                         by=cfg.by)
-    return folder, promoted
+    outcome = _register(settings, ch.version, folder, base_model=ch.manifest["base_model"].get("upstream", ""),
+                        metrics=row_metrics, decision=decision, compared_with=ch.champion.version,
+                        by=cfg.by, shadow=_shadow(settings, cfg))
+    return folder, outcome
+
+
+def _shadow(settings: Settings, cfg: RetrainConfig) -> bool:
+    return settings.model.retrain_shadow if cfg.shadow is None else cfg.shadow
 
 
 def _retrain(settings: Settings, cfg: RetrainConfig, progress: bool, echo: bool) -> RetrainResult:
@@ -252,12 +270,18 @@ def _retrain(settings: Settings, cfg: RetrainConfig, progress: bool, echo: bool)
     report = build_report(champion_version=ch.champion.version, challenger_version=ch.version,
                           champion=ch.before, challenger=ch.after, decision=decision,
                           labelset_stats=ch.labelset.stats, training=training)
-    folder, promoted = None, False
+    folder, outcome = None, "kept"
     if cfg.dry_run:
         report["decision"]["dry_run"] = True
     else:
-        folder, promoted = _publish(settings, cfg, ch, decision)
+        folder, outcome = _publish(settings, cfg, ch, decision)
+    promoted = outcome == "promoted"
     report["decision"]["promoted"] = promoted
+    if outcome == "shadow":
+        m = settings.model
+        report["decision"]["shadow"] = {"min_minutes": m.shadow_min_minutes,
+                                        "min_articles": m.shadow_min_articles}
+        report["decision"]["reasons"] = in_shadow(decision.reasons)
     markdown = render_markdown(report)
     if cfg.dry_run:
         markdown += "\nDry run: nothing was registered or promoted.\n"
@@ -265,7 +289,8 @@ def _retrain(settings: Settings, cfg: RetrainConfig, progress: bool, echo: bool)
         _write_reports(folder, report, markdown)
     if echo:
         print(markdown)
-    return RetrainResult(None if cfg.dry_run else ch.version, promoted, decision, report, folder, markdown)
+    return RetrainResult(None if cfg.dry_run else ch.version, promoted, decision, report, folder, markdown,
+                         shadowed=outcome == "shadow")
 
 
 __all__ = ["HOLDOUT", "SEED_DEV", "RetrainConfig", "RetrainResult", "evaluate_slices", "retrain"]

@@ -30,14 +30,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rt.add_argument("--max-length", type=int, help="tokens (default: the champion's)")
     rt.add_argument("--dry-run", action="store_true",
                     help="train and evaluate, print the report, register and promote nothing")
+    rt.add_argument("--shadow", action=argparse.BooleanOptionalAction, default=None,
+                    help="put a challenger that passed the gate in shadow (it scores the live stream "
+                         "beside the champion) instead of promoting it at once; promoted after the "
+                         "shadow period by --watch (default: settings model.retrain_shadow)")
     rt.add_argument("--watch", action="store_true",
-                    help="keep running: retrain whenever dashboard.retrain_after_labels new labels arrived")
+                    help="keep running: retrain whenever dashboard.retrain_after_labels new labels "
+                         "arrived, and promote a challenger in shadow once its shadow period is over")
     rt.set_defaults(handler=_retrain)
 
     labels = sub.add_parser("labels", help="analyst labels: import, export, agreement")
     lsub = labels.add_subparsers(dest="action", required=True)
-    imp = lsub.add_parser("import", help="import labels from CSV "
-                                         "(article_id or text, task, label, labeled_by, labeled_at)")
+    imp = lsub.add_parser("import", help="import labels from CSV (article_id or text, task, label, "
+                                         "labeled_by, labeled_at); a text alone labels the stored "
+                                         "article with that text, if any")
     imp.add_argument("file", type=Path)
     imp.set_defaults(handler=_labels_import)
     exp = lsub.add_parser("export", help="export every label to CSV")
@@ -54,7 +60,7 @@ def _config(args: argparse.Namespace):  # noqa: ANN202
     return RetrainConfig(start=args.start, epochs=args.epochs, limit=args.limit,
                          tolerance=args.tolerance, min_gain=args.min_gain,
                          holdout_fraction=args.holdout_fraction, data=args.data, lr=args.lr,
-                         max_length=args.max_length, dry_run=args.dry_run)
+                         max_length=args.max_length, dry_run=args.dry_run, shadow=args.shadow)
 
 
 def _retrain(args: argparse.Namespace, settings: Settings) -> int:
@@ -90,14 +96,18 @@ def _transaction(settings: Settings) -> Iterator:
 
 def _labels_import(args: argparse.Namespace, settings: Settings) -> int:
     from classifier.label_io import import_rows, read_labels_csv
-    from store.queries.label_admin import import_labels
+    from store.queries.label_admin import articles_by_text, import_labels
 
     now = datetime.now(UTC)
-    rows = import_rows(read_labels_csv(args.file, now))
+    records = read_labels_csv(args.file, now)
+    text_only = [r.text for r in records if r.article_id is None]
     with _transaction(settings) as session:
+        matched = articles_by_text(session, text_only)
+        rows = import_rows(records, matched)
         result = import_labels(session, rows, now=now)
     print(f"{args.file}: {len(rows)} label(s): {result.inserted} new, {result.replaced} replaced, "
-          f"{result.kept} kept (a newer label was stored), {result.new_articles} new article(s)")
+          f"{result.kept} kept (a newer label was stored), {result.new_articles} new article(s); "
+          f"{sum(t in matched for t in text_only)} text-only label(s) matched a stored article")
     return 0
 
 

@@ -59,6 +59,12 @@ def decide(champion: dict[str, dict], challenger: dict[str, dict], *, tolerance:
                     + [f"no task worse than the tolerance {tolerance} on any slice"], tolerance, min_gain)
 
 
+def in_shadow(reasons: list[str]) -> list[str]:
+    """The gate's reasons for a challenger that goes into shadow rather than being promoted."""
+    return [f"passed the gate: {r.removeprefix('promoted: ')}" if r.startswith("promoted: ") else r
+            for r in reasons]
+
+
 def _slice_rows(reports: dict[str, dict], task: str) -> dict[str, dict]:
     return {where: {"n": r[task]["n"], "accuracy": round(r[task]["accuracy"], 4),
                     "macro_f1": round(score(r[task]), 4)}
@@ -94,10 +100,17 @@ def build_report(*, champion_version: str, challenger_version: str, champion: di
 def render_markdown(report: dict) -> str:
     """The report as Markdown (also what ``finpulse retrain`` prints)."""
     d = report["decision"]
+    verdict = "PROMOTED" if d["promoted"] else "IN SHADOW" if d.get("shadow") else "NOT PROMOTED"
     lines = [f"# Retraining report: {report['challenger']} vs champion {report['champion']}", "",
-             f"**Decision: {'PROMOTED' if d['promoted'] else 'NOT PROMOTED'}** "
-             f"(tolerance {d['tolerance']}, min gain {d['min_gain']})", ""]
-    lines += [f"- {r}" for r in d["reasons"]] + [""]
+             f"**Decision: {verdict}** (tolerance {d['tolerance']}, min gain {d['min_gain']})", ""]
+    lines += [f"- {r}" for r in d["reasons"]]
+    if d.get("shadow"):
+        lines.append(f"- in shadow: it now scores the live stream beside the champion "
+                     f"(`finpulse shadow`); `finpulse retrain --watch` promotes it after at least "
+                     f"{d['shadow']['min_minutes']:g} minutes and {d['shadow']['min_articles']} "
+                     f"articles in shadow, unless the champion changes first; "
+                     f"`finpulse models promote {report['challenger']}` promotes it now")
+    lines.append("")
     for task, t in report["tasks"].items():
         lines += [f"## {task}", "", "| slice | n | accuracy before | after | macro-F1 before | after | change |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]

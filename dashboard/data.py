@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from finpulse.settings import DatabaseSettings
 from store.db import session_factory
-from store.queries import articles, dashboard, health, labels, trends
+from store.queries import articles, dashboard, health, labels, shadow, trends
 
 TTL_S = 5
 T = TypeVar("T")
@@ -185,6 +185,46 @@ def promotions(url: str) -> pd.DataFrame:
 def rollback_target(url: str) -> str | None:
     with _read(url) as s:
         return dashboard.rollback_target(s)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def shadow_status(url: str, min_minutes: float, min_articles: int) -> dict[str, Any] | None:
+    """The open shadow run and its progress (None: no challenger in shadow)."""
+    from datetime import UTC
+
+    with _read(url) as s:
+        return shadow.shadow_status(s, min_minutes=min_minutes, min_articles=min_articles,
+                                    now=datetime.now(UTC))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def shadow_agreement(url: str, pair: shadow.Pair) -> dict[str, Any]:
+    with _read(url) as s:
+        return shadow.agreement(s, pair)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def shadow_confusion(url: str, pair: shadow.Pair, task: str) -> pd.DataFrame:
+    """Champion labels as rows, challenger labels as columns, article counts in the cells."""
+    with _read(url) as s:
+        long = _frame(shadow.confusion(s, pair, task), ["champion", "challenger", "n"])
+    if long.empty:
+        return long
+    table = long.pivot_table(index="champion", columns="challenger", values="n", fill_value=0,
+                             aggfunc="sum")
+    return table.rename_axis(index="champion ↓  challenger →", columns=None)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def shadow_disagreements(url: str, pair: shadow.Pair) -> pd.DataFrame:
+    with _read(url) as s:
+        return _frame(shadow.disagreements(s, pair), shadow.DISAGREEMENT_COLUMNS)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def shadow_runs(url: str) -> pd.DataFrame:
+    with _read(url) as s:
+        return _frame(shadow.run_history(s), shadow.RUN_COLUMNS)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -97,6 +97,15 @@ class ModelSettings(_Section):
     # starts after dashboard.retrain_after_labels new labels, and waits this long after a failure.
     retrain_poll_s: float = Field(default=60.0, gt=0)
     retrain_retry_s: float = Field(default=900.0, ge=0)
+    # Shadow mode: with retrain_shadow, a challenger that passed the gate is not promoted at once
+    # but first scores the live stream beside the champion (`finpulse shadow`); `finpulse retrain
+    # --watch` promotes it once it has been in shadow shadow_min_minutes AND scored
+    # shadow_min_articles articles against that champion. A change of champion ends the shadow.
+    retrain_shadow: bool = False
+    shadow_min_minutes: float = Field(default=60.0, ge=0)
+    shadow_min_articles: int = Field(default=500, ge=0)
+    # How often `finpulse shadow` asks the registry whether the shadow version changed.
+    shadow_poll_s: float = Field(default=5.0, gt=0)
 
 
 class WebhookReceiver(_Section):

@@ -2,8 +2,9 @@
 
 Starts the local broker unless an external one is configured, migrates the database, starts
 the sink, ingest (with the demo replay) and the dashboard, makes sure a champion model exists
-(training the default one on first run, with progress), then starts the classifier and the
-alert engine. Ctrl-C stops everything cleanly.
+(training the default one on first run, with progress), then starts the classifier, the alert
+engine, the retraining watch and the shadow scorer (idle until a challenger is in shadow).
+Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> 
         sup.add("classify", part("classify"))
         sup.add("alerts", part("alerts"))
         sup.add("retrain", part("retrain", "--watch"))
+        sup.add("shadow", part("shadow"))
         sup.add("ingest", part("ingest"))
         if demo:
             sup.add("demo", part("ingest", "--demo"))

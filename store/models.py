@@ -242,6 +242,56 @@ class ModelPromotion(Base):
     by: Mapped[str] = mapped_column(String(200), default="finpulse")
 
 
+class ShadowRun(Base):
+    """A period in which a challenger scores the live stream beside one champion.
+
+    At most one run is open (``ended_at`` is None) and its version has status 'shadow'. A run
+    compares one pair, so any change of champion ends it: outcome 'promoted' when the challenger
+    itself became champion, else 'champion_changed' (not promoted). Other outcomes: 'stopped'
+    (by hand) and 'replaced' (another challenger went into shadow). ``promote_after``: promote
+    the challenger once the shadow period is over (challengers that passed the retraining gate).
+    """
+
+    __tablename__ = "shadow_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(ForeignKey("model_versions.version"), index=True)
+    champion: Mapped[str] = mapped_column(String(64))
+    promote_after: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(200), default="finpulse")
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class ShadowPrediction(Base):
+    """One article as the champion (from ``news.classified``) and the challenger in shadow saw
+    it. One row per (challenger, article): a replay rewrites it. No foreign key to ``articles``:
+    the shadow scorer and the sink read the topic independently, so a row may come first."""
+
+    __tablename__ = "shadow_predictions"
+
+    challenger_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    champion_version: Mapped[str] = mapped_column(String(64))
+    champion_topic: Mapped[str] = mapped_column(String(64))
+    champion_topic_confidence: Mapped[float] = mapped_column(Float)
+    champion_sentiment: Mapped[str] = mapped_column(String(16))
+    champion_sentiment_confidence: Mapped[float] = mapped_column(Float)
+    challenger_topic: Mapped[str] = mapped_column(String(64))
+    challenger_topic_confidence: Mapped[float] = mapped_column(Float)
+    challenger_sentiment: Mapped[str] = mapped_column(String(16))
+    challenger_sentiment_confidence: Mapped[float] = mapped_column(Float)
+    scored_at: Mapped[datetime]
+
+    __table_args__ = (
+        # A shadow run's rows: one challenger against one champion since the run started.
+        Index("ix_shadow_predictions_pair", "challenger_version", "champion_version", "scored_at"),
+    )
+
+
 class DeadLetterRow(Base):
     """Dead letters copied from ``news.dlq`` by the sink, so the dashboard can count them."""
 

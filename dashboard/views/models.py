@@ -1,4 +1,5 @@
-"""Models: registered versions with their metrics, the champion; promote and roll back."""
+"""Models: registered versions with their metrics, the champion; promote, roll back, retrain;
+the challenger in shadow: its agreement with the champion and where they differ."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import streamlit as st
 from dashboard import data, jobs
 from dashboard.widgets import explained, settings, user
 from store.queries import models as registry
+from store.queries import shadow
 from store.queries.models import RegistryError
 
 cfg = settings()
@@ -61,6 +63,10 @@ with left:
     if st.button("Promote to champion", type="primary", disabled=not others,
                  key="models.promote"):
         run(registry.promote, chosen)
+    if st.button("Put in shadow", disabled=not others, key="models.shadow.start",
+                 help="It scores the live stream beside the champion (`finpulse shadow`); "
+                      "promote it by hand when you have seen enough."):
+        run(registry.start_shadow, chosen)
 with right:
     target = data.rollback_target(url)
     st.caption(f"Roll back to the previous champion: {target or 'none recorded'}")
@@ -72,6 +78,81 @@ if history.empty:
     st.caption("No promotions recorded yet.")
 else:
     st.dataframe(history, hide_index=True, width="stretch")
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def period_progress(status: dict) -> tuple[float, str]:
+    """How far the shadow period is (both minimums count), and a caption."""
+    parts = [status["minutes"] / status["min_minutes"] if status["min_minutes"] else 1.0,
+             status["scored"] / status["min_articles"] if status["min_articles"] else 1.0]
+    return min(1.0, *parts), (f"Shadow period: {status['minutes']:.0f} / {status['min_minutes']:g} "
+                              f"minutes, {status['scored']} / {status['min_articles']} articles")
+
+
+def disagreement_columns() -> dict[str, object]:
+    """Headline first, then both models' labels side by side, then their confidences."""
+    text, number = st.column_config.TextColumn, st.column_config.NumberColumn
+    out: dict[str, object] = {"title": text("headline", width="large")}
+    for task in ("topic", "sentiment"):
+        out |= {f"champion_{task}": text(f"champion {task}"), f"challenger_{task}": text(f"challenger {task}")}
+    for task in ("topic", "sentiment"):
+        for who in ("champion", "challenger"):
+            out[f"{who}_{task}_confidence"] = number(f"{who} {task} conf.", format="%.2f")
+    return out | {"scored_at": st.column_config.DatetimeColumn("scored at", format="YYYY-MM-DD HH:mm:ss")}
+
+
+def shadow_section(status: dict) -> None:
+    pair = shadow.Pair(status["version"], status["champion"], status["started_at"])
+    plan = ("promoted automatically once the shadow period is over" if status["promote_after"]
+            else "observe only: promote it by hand")
+    st.markdown(f"**{status['version']}** scores the live stream beside champion "
+                f"**{status['champion']}** since {status['started_at']:%Y-%m-%d %H:%M} UTC "
+                f"(started by {status['started_by']}; {plan}).")
+    agree = data.shadow_agreement(url, pair)
+    scored, topic, sentiment = st.columns(3)
+    scored.metric("Scored", agree["n"])
+    topic.metric("Topic agreement", pct(agree["topic"]))
+    sentiment.metric("Sentiment agreement", pct(agree["sentiment"]))
+    if status["promote_after"]:
+        st.progress(*period_progress(status))
+    task = st.radio("Confusion table", ["topic", "sentiment"], horizontal=True,
+                    key="models.shadow.task")
+    table = data.shadow_confusion(url, pair, task)
+    if table.empty:
+        st.caption("Nothing scored yet: is `finpulse shadow` running (`finpulse up` starts it)?")
+    else:
+        st.caption("Rows: the champion's label; columns: the challenger's; cells: articles.")
+        st.dataframe(table, width="stretch")
+    st.markdown("**Latest disagreements**")
+    differ = data.shadow_disagreements(url, pair)
+    if differ.empty:
+        st.caption("None yet.")
+    else:
+        columns = disagreement_columns()
+        st.dataframe(differ, hide_index=True, width="stretch", column_config=columns,
+                     column_order=list(columns))
+    if st.button("Stop shadow", key="models.shadow.stop",
+                 help="End the shadow; the challenger is not promoted."):
+        run(registry.stop_shadow)
+
+
+st.subheader("Shadow")
+with explained("the shadow run"):
+    shadowing = data.shadow_status(url, cfg.model.shadow_min_minutes, cfg.model.shadow_min_articles)
+    past = data.shadow_runs(url)
+if shadowing is None:
+    st.caption("No challenger in shadow. A challenger in shadow scores the live stream beside the "
+               "champion, so you can see where they differ before promoting it. Start one with "
+               "*Put in shadow* above, `finpulse models shadow VERSION`, or `finpulse retrain "
+               "--shadow` (then it is promoted after the shadow period if the champion stays).")
+else:
+    shadow_section(shadowing)
+if not past.empty:
+    with st.expander("Shadow history"):
+        st.dataframe(past, hide_index=True, width="stretch")
 
 st.subheader("Retrain")
 st.caption("Trains a challenger on the seed data plus the analysts' labels and compares it "

@@ -3,6 +3,9 @@
 Every function takes the caller's ``Session`` and never commits. One row per (article, task,
 analyst): importing a label replaces that analyst's earlier label for the article and task
 when it is at least as recent (an older export imported again does not undo a correction).
+
+A label given by its text alone attaches to a stored article with the same text up to
+whitespace (``articles_by_text``); only when there is none is a stub article created for it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+import re
+
+from sqlalchemy import Text, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from finpulse.errors import ConfigError
@@ -42,6 +47,49 @@ def existing_articles(session: Session, ids: Iterable[str]) -> set[str]:
     for part in _chunks(ids):
         found.update(session.scalars(select(m.Article.id).where(m.Article.id.in_(part))))
     return found
+
+
+SPACES = " \n\r\t\f\v\u00a0"
+_SPACE_RUN = re.compile(f"[{SPACES}]+")
+
+
+def same_text(text: str) -> str:
+    """``text`` with its whitespace normalised: runs of spaces, tabs, line breaks and no-break
+    spaces as one space, none at the ends (the case and everything else kept)."""
+    return _SPACE_RUN.sub(" ", text).strip()
+
+
+def _squeezed(column):  # noqa: ANN001, ANN202 - a SQL expression without any whitespace
+    for ch in SPACES:
+        column = func.replace(column, ch, "", type_=Text)
+    return column
+
+
+def _preference(row) -> tuple:  # noqa: ANN001
+    """Several articles with the text: an ingested one before an earlier import's stub, an
+    original before a duplicate, then the earliest published."""
+    return row.source == IMPORT_SOURCE, row.duplicate_of is not None, row.published, row.id
+
+
+def articles_by_text(session: Session, texts: Iterable[str]) -> dict[str, str]:
+    """``{text: article id}`` for each text that is a stored article's title, or its title and
+    text together (what the classifier reads), up to whitespace. Texts without one are left out.
+    The database narrows by the text without any whitespace (a scan of the articles per 500
+    texts); Python confirms the match."""
+    texts = [t for t in texts if same_text(t)]
+    keys = sorted({same_text(t).replace(" ", "") for t in texts})
+    a = m.Article
+    title, content = _squeezed(a.title), _squeezed(a.title) + _squeezed(a.text)
+    best: dict[str, Any] = {}
+    for part in _chunks(keys):
+        stmt = select(a.id, a.title, a.text, a.source, a.duplicate_of, a.published).where(
+            or_(title.in_(part), content.in_(part)))
+        for row in session.execute(stmt):
+            for seen in {same_text(row.title), same_text(f"{row.title} {row.text}")}:
+                if seen in best and _preference(best[seen]) <= _preference(row):
+                    continue
+                best[seen] = row
+    return {t: best[same_text(t)].id for t in texts if same_text(t) in best}
 
 
 def _stub_articles(session: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> int:

@@ -1,9 +1,15 @@
-"""The model registry's rows: register, list, get, champion, promote, rollback.
+"""The model registry's rows: register, list, get, champion, promote, rollback, shadow.
 
 Every function takes the caller's ``Session`` and never commits; the caller owns
 ``with sessions.begin():``. Exactly one version is champion at any time once one is promoted.
 Rollback follows the history in ``model_promotions`` as a stack: each ``promote`` pushes a
 version, each ``rollback`` pops the current champion and reinstates the one below it.
+
+At most one version is in shadow (status 'shadow', one open row in ``shadow_runs``): it scores
+the live stream beside the champion it was compared with. Any change of champion ends the run,
+in the same transaction: promoting the shadow version itself ends it as 'promoted'; any other
+promotion or a rollback ends it as 'champion_changed', and the challenger goes back to
+'candidate' without being promoted (its evidence was about another champion).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from finpulse.errors import FinpulseError
-from store.models import ModelPromotion, ModelVersion
+from store.models import ModelPromotion, ModelVersion, ShadowRun
 
 
 class RegistryError(FinpulseError):
@@ -107,6 +113,7 @@ def promote(session: Session, version: str, *, by: str = "finpulse") -> str | No
         )
     _set_champion(session, version)
     session.add(ModelPromotion(version=version, previous=previous, action="promote", at=_now(), by=by))
+    _champion_changed(session, version, by=by)
     session.flush()
     return previous
 
@@ -134,6 +141,7 @@ def rollback(session: Session, *, by: str = "finpulse") -> tuple[str, str]:
     )
     _set_champion(session, target)
     session.add(ModelPromotion(version=target, previous=current, action="rollback", at=_now(), by=by))
+    _champion_changed(session, target, by=by)
     session.flush()
     return current, target
 
@@ -141,3 +149,94 @@ def rollback(session: Session, *, by: str = "finpulse") -> tuple[str, str]:
 def promotions(session: Session) -> list[ModelPromotion]:
     """The promotion history, oldest first."""
     return list(session.scalars(select(ModelPromotion).order_by(ModelPromotion.id)))
+
+
+SHADOW = "shadow"
+
+
+def shadow_run(session: Session) -> ShadowRun | None:
+    """The open shadow run, or None when no challenger is in shadow."""
+    return session.scalars(
+        select(ShadowRun).where(ShadowRun.ended_at.is_(None)).order_by(ShadowRun.id.desc()).limit(1)
+    ).first()
+
+
+def shadow_version(session: Session) -> str | None:
+    """Just the shadow version (cheap enough to poll)."""
+    run = shadow_run(session)
+    return run.version if run else None
+
+
+def shadow_runs(session: Session, *, version: str | None = None, limit: int = 20) -> list[ShadowRun]:
+    """Shadow runs, newest first (optionally of one version)."""
+    stmt = select(ShadowRun).order_by(ShadowRun.id.desc()).limit(limit)
+    if version is not None:
+        stmt = stmt.where(ShadowRun.version == version)
+    return list(session.scalars(stmt))
+
+
+def lock(session: Session) -> None:
+    """Wait for any other transaction that changes the champion, and keep them waiting until
+    this one ends (a row lock on the champion, PostgreSQL). Shadow changes take it first, so a
+    promotion and a shadow change never interleave. SQLite serialises writers by itself."""
+    session.execute(select(ModelVersion.version).where(ModelVersion.is_champion.is_(True))
+                    .with_for_update())
+
+
+def _end_run(session: Session, run: ShadowRun, outcome: str, note: str, now: datetime) -> None:
+    run.ended_at, run.outcome, run.notes = now, outcome, note
+    session.execute(
+        update(ModelVersion)
+        .where(ModelVersion.version == run.version, ModelVersion.status == SHADOW)
+        .values(status="candidate")
+    )
+
+
+def start_shadow(session: Session, version: str, *, by: str = "finpulse", promote_after: bool = False,
+                 now: datetime | None = None) -> ShadowRun:
+    """Put ``version`` in shadow beside the current champion (ending any other shadow run as
+    'replaced'). Shadowing the version already in shadow keeps its run (and its start time),
+    only updating ``promote_after``."""
+    lock(session)
+    row = get_version(session, version)
+    champ = champion_version(session)
+    if champ is None:
+        raise RegistryError("no champion to compare with: promote a version first")
+    if version == champ:
+        raise RegistryError(f"{version} is the champion: put a challenger in shadow")
+    now = now or _now()
+    current = shadow_run(session)
+    if current is not None and current.version == version:
+        current.promote_after = promote_after
+        session.flush()
+        return current
+    if current is not None:
+        _end_run(session, current, "replaced", f"replaced by {version} ({by})", now)
+    row.status = SHADOW
+    run = ShadowRun(version=version, champion=champ, promote_after=promote_after, started_at=now,
+                    started_by=by, notes="")
+    session.add(run)
+    session.flush()
+    return run
+
+
+def stop_shadow(session: Session, *, by: str = "finpulse", now: datetime | None = None) -> str | None:
+    """End the open shadow run (outcome 'stopped'); returns its version, or None if none was open."""
+    lock(session)
+    run = shadow_run(session)
+    if run is None:
+        return None
+    _end_run(session, run, "stopped", f"stopped by {by}", now or _now())
+    session.flush()
+    return run.version
+
+
+def _champion_changed(session: Session, champion: str, *, by: str) -> None:
+    run = shadow_run(session)
+    if run is None or run.champion == champion:
+        return
+    if run.version == champion:
+        _end_run(session, run, "promoted", f"promoted by {by}", _now())
+    else:
+        _end_run(session, run, "champion_changed",
+                 f"not promoted: the champion changed from {run.champion} to {champion} ({by})", _now())

@@ -155,3 +155,53 @@ def test_held_out_labels_go_to_the_evaluation_set(rt_settings) -> None:  # noqa:
     trained = {normalise(e.text) for e in labelset.train}
     expect = {normalise(t) for aid, t in texts.items() if is_held_out(aid, 0.25)}
     assert held == expect and 0 < len(held) < 40 and not held & trained
+
+
+def store_article(settings, aid: str, title: str, text: str = "", *, source: str = "wire",  # noqa: ANN001
+                  duplicate_of: str | None = None, minutes: int = 0) -> None:
+    from store import models as m
+
+    at = T0 + timedelta(minutes=minutes)
+    with session_factory(settings.database).begin() as s:
+        s.add(m.Article(id=aid, source=source, url=None, title=title, text=text, published=at,
+                        fetched=at, stored_at=at, duplicate_of=duplicate_of))
+
+
+def test_a_text_only_label_attaches_to_the_stored_article_with_that_text(db_url, rt_settings, tmp_path,  # noqa: ANN001
+                                                                        capsys) -> None:
+    settings = rt_settings(database_url=db_url)
+    store_article(settings, "dup", "Pied Piper raises oil output as crude prices climb", duplicate_of="orig")
+    store_article(settings, "orig", "Pied Piper raises oil output as crude prices climb", minutes=5)
+    store_article(settings, "body", "Virtucon refinery restarts", "after  an\noutage")
+    csv_file = tmp_path / "labels.csv"
+    csv_file.write_text("text,task,label,labeled_by\n"
+                        '"  Pied Piper raises   oil output\tas crude prices climb ",topic,Energy / Oil,ann\n'
+                        '"Virtucon refinery restarts after an outage",topic,6,ann\n'
+                        "pied piper raises oil output as crude prices climb,sentiment,bullish,ann\n"
+                        "Blue Sun signs a supply contract,topic,6,ann\n")
+    assert cli(settings, "labels", "import", str(csv_file)) == 0
+    assert ("4 label(s): 4 new, 0 replaced, 0 kept (a newer label was stored), 2 new article(s); "
+            "2 text-only label(s) matched a stored article") in capsys.readouterr().out
+    with session_factory(settings.database).begin() as s:
+        labelled = {(r["article_id"], r["task"]) for r in label_admin.label_rows(s)}
+    assert labelled == {
+        ("orig", "topic"),  # the same headline, whitespace aside: the original, not its duplicate
+        ("body", "topic"),  # title and text together
+        (stub_article_id("pied piper raises oil output as crude prices climb"), "sentiment"),  # case differs
+        (stub_article_id("Blue Sun signs a supply contract"), "topic")}  # no such article
+
+
+def test_a_stored_article_wins_over_the_stub_of_an_earlier_import(rt_settings, tmp_path, capsys) -> None:  # noqa: ANN001
+    settings = rt_settings()
+    text = "Gringotts refinery restarts after outage"
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(f"text,task,label,labeled_by\n{text},topic,6,ann\n")
+    second.write_text(f"text,task,label,labeled_by\n{text},topic,6,bob\n")
+    cli(settings, "labels", "import", str(first))  # no article yet: a stub
+    assert "1 new article(s); 0 text-only label(s) matched" in capsys.readouterr().out
+    store_article(settings, "real", text, minutes=60)  # then the sink stores the story
+    cli(settings, "labels", "import", str(second))
+    assert "0 new article(s); 1 text-only label(s) matched" in capsys.readouterr().out
+    with session_factory(settings.database).begin() as s:
+        rows = {r["labeled_by"]: r["article_id"] for r in label_admin.label_rows(s)}
+    assert rows == {"ann": stub_article_id(text), "bob": "real"}

@@ -151,3 +151,39 @@ def test_a_fix_is_promoted_hot_swapped_mid_stream_and_rolled_back(kafka_settings
     counts = Counter(ids)
     assert set(counts) == {a.id for a in stream.sent}, "an input is missing on news.classified"
     assert len(ids) == len(stream.sent), f"duplicates: {[i for i, n in counts.items() if n > 1]}"
+
+
+def test_with_shadow_a_fix_goes_into_shadow_and_is_promoted_after_the_period(rt_settings, install_champion,  # noqa: ANN001
+                                                                           capsys) -> None:
+    from classifier.autoretrain import settle_shadow
+    from store.queries import models as q
+
+    settings = rt_settings()
+    champion = install_champion(settings)
+    fixes = {f"fix-{i}": t for i, t in enumerate(energy_texts() + energy_texts(SEED_COMPANIES))}
+    add_articles(settings, fixes)
+    label_all(settings, fixes, ENERGY, by="ann")
+
+    assert run_cli(settings, "retrain", "--shadow", "--epochs", "2", "--tolerance", "0.05",
+                   "--min-gain", "0.05") == 0
+
+    out = capsys.readouterr().out
+    assert "**Decision: IN SHADOW**" in out and "`finpulse retrain --watch` promotes it after" in out
+    (challenger,) = [r["version"] for r in registry.list_rows(settings) if r["version"] != champion]
+    assert registry.champion_version(settings) == champion  # not promoted yet ...
+    assert registry.shadow_version(settings) == challenger  # ... but in shadow
+    shown = registry.show(settings, challenger)
+    assert shown["status"] == "shadow" and "in shadow" in shown["notes"]
+    assert [(r["champion"], r["promote_after"], r["started_by"]) for r in shown["shadow_runs"]] == [
+        (champion, True, "finpulse retrain")]
+    report = json.loads((registry.resolve(settings, challenger).folder / "retrain_report.json").read_text())
+    assert report["decision"]["promoted"] is False and report["decision"]["shadow"] == {
+        "min_minutes": 60.0, "min_articles": 500}
+
+    assert settle_shadow(settings) is None  # the shadow period has not begun to pass
+    quick = settings.model_copy(update={"model": settings.model.model_copy(
+        update={"shadow_min_minutes": 0, "shadow_min_articles": 0})})
+    assert settle_shadow(quick) == challenger
+    assert registry.champion_version(settings) == challenger and registry.shadow_version(settings) is None
+    with session_factory(settings.database).begin() as s:
+        assert q.shadow_runs(s)[0].outcome == "promoted"
