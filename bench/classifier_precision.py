@@ -1,9 +1,10 @@
 """Inference precision on the dev split: accuracy and macro-F1 per task, and texts/s, for each
-CPU path (fp32, int8 dynamic quantisation, bf16 autocast), side by side on the same model.
-A quantised path is acceptable when both tasks stay within 0.5 accuracy points of fp32.
+CPU path (RUNTIME:PRECISION: torch:fp32, torch:int8, torch:bf16, onnxruntime:fp32,
+onnxruntime:int8), side by side on the same model. A quantised path is acceptable when both
+tasks stay within 0.5 accuracy points of torch fp32.
 
-    .venv/bin/python bench/classifier_precision.py [--model VERSION_OR_DIR] [--precisions fp32,int8]
-        [--threads N] [--limit N]
+    .venv/bin/python bench/classifier_precision.py [--model VERSION_OR_DIR]
+        [--paths torch:fp32,onnxruntime:fp32,onnxruntime:int8] [--threads N] [--limit N]
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def cpu_seconds() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model")
-    parser.add_argument("--precisions", default="fp32,int8")
+    parser.add_argument("--paths", default="torch:fp32,onnxruntime:fp32,onnxruntime:int8")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="evaluate on the first N dev rows")
     args = parser.parse_args()
@@ -41,6 +42,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = Settings.load()
+    settings = settings.model_copy(update={"model": settings.model.model_copy(update={"threads": args.threads})})
     info = registry.resolve(settings, args.model)
     meta = registry.read_meta(info.folder)
     targs = meta.get("training_args", {})
@@ -49,20 +51,22 @@ def main() -> int:
     max_length = targs.get("max_length", settings.model.max_length)
     print(f"model {info.version}, dev rows {len(dev)}, max_length {max_length}, threads {torch.get_num_threads()}")
     results = {}
-    for precision in args.precisions.split(","):
-        engine = registry.load_engine(settings, info, precision=precision, device="cpu", max_length=max_length)
+    for path in args.paths.split(","):
+        runtime, precision = path.split(":")
+        engine = registry.load_engine(settings, info, runtime=runtime, precision=precision, device="cpu",
+                                      max_length=max_length)
         start, cpu = time.perf_counter(), cpu_seconds()
         reports = evaluate_examples(engine, dev)
         wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-        results[precision] = summary(reports)
-        print(f"{precision:>5}: {json.dumps(results[precision])}  {len(dev) / wall:.1f} texts/s wall, "
+        results[path] = summary(reports)
+        print(f"{path:>16}: {json.dumps(results[path])}  {len(dev) / wall:.1f} texts/s wall, "
               f"{len(dev) / cpu:.1f} texts per CPU-second")
-    if "fp32" in results:
-        for precision, figures in results.items():
-            if precision != "fp32":
-                deltas = {k: round(100 * (v - results["fp32"][k]), 2) for k, v in figures.items()}
-                ok = all(abs(deltas[k]) <= 0.5 for k in deltas if k.endswith("accuracy"))
-                print(f"{precision} - fp32 (points): {deltas}  within 0.5 accuracy points: {ok}")
+    ref = results.get("torch:fp32")
+    for path, figures in results.items():
+        if ref and path != "torch:fp32":
+            deltas = {k: round(100 * (v - ref[k]), 2) for k, v in figures.items()}
+            ok = all(abs(deltas[k]) <= 0.5 for k in deltas if k.endswith("accuracy"))
+            print(f"{path} - torch:fp32 (points): {deltas}  within 0.5 accuracy points: {ok}", flush=True)
     return 0
 
 

@@ -2,12 +2,14 @@
 
   (a) the naive way: a ``transformers`` pipeline called once per text (the encoder through
       ``pipeline("feature-extraction")``, then our pooling and heads), and
-  (b) the finpulse engine: tokenize once, sort by length, token-budget batches (per precision).
+  (b) the finpulse engine: tokenize once, sort by length, token-budget batches, for each
+      RUNTIME:PRECISION path given (torch:fp32, torch:int8, torch:bf16, onnxruntime:fp32,
+      onnxruntime:int8). The engine also runs the version's lexical part, when it has one.
 
 Prints both rates and their ratio. Usage:
 
     .venv/bin/python bench/classifier_throughput.py [--model VERSION_OR_DIR] [--n 2000]
-        [--precisions fp32,int8] [--threads N] [--naive-n N]
+        [--paths torch:fp32,onnxruntime:fp32,onnxruntime:int8] [--threads N] [--naive-n N]
 
 ``--naive-n`` times the naive way on the first N texts only (it is slow) and reports its rate.
 """
@@ -54,10 +56,11 @@ def naive_rate(folder: Path, texts: list[str], max_length: int) -> float:
     return len(texts) / (time.perf_counter() - start)
 
 
-def engine_rate(settings, info, texts: list[str], precision: str) -> float:  # noqa: ANN001
+def engine_rate(settings, info, texts: list[str], path: str) -> float:  # noqa: ANN001
     from classifier.registry import load_engine
 
-    engine = load_engine(settings, info, precision=precision, device="cpu")
+    runtime, precision = path.split(":")
+    engine = load_engine(settings, info, runtime=runtime, precision=precision, device="cpu")
     engine.predict(texts[:64])  # warm-up
     start = time.perf_counter()
     engine.predict(texts)
@@ -69,7 +72,7 @@ def main() -> int:
     parser.add_argument("--model", help="version or folder (default: the champion)")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--naive-n", type=int, default=None)
-    parser.add_argument("--precisions", default="fp32,int8")
+    parser.add_argument("--paths", default="torch:fp32,onnxruntime:fp32,onnxruntime:int8")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
 
@@ -81,6 +84,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = Settings.load()
+    settings = settings.model_copy(update={"model": settings.model.model_copy(update={"threads": args.threads})})
     info = registry.resolve(settings, args.model)
     texts = texts_for_bench(args.n)
     print(f"model {info.version}, {len(texts)} texts, max_length {settings.model.max_length}, "
@@ -89,9 +93,9 @@ def main() -> int:
     naive = naive_rate(info.folder, naive_texts, settings.model.max_length)
     print(f"(a) transformers pipeline, one text at a time: {naive:8.1f} texts/s "
           f"({len(naive_texts)} texts)")
-    for precision in args.precisions.split(","):
-        rate = engine_rate(settings, info, texts, precision)
-        print(f"(b) finpulse engine, {precision:>4}: {rate:8.1f} texts/s   ratio {rate / naive:5.1f}x")
+    for path in args.paths.split(","):
+        rate = engine_rate(settings, info, texts, path)
+        print(f"(b) finpulse engine, {path:>16}: {rate:8.1f} texts/s   ratio {rate / naive:5.1f}x", flush=True)
     return 0
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -62,8 +63,34 @@ def plan_batches(lengths: Sequence[int], max_batch_tokens: int, max_batch_size: 
     return batches
 
 
+class TorchRunner:
+    """Runs the torch model (cast, autocast or quantised per ``precision``): padded token ids
+    and mask in, (topic, sentiment) probabilities out."""
+
+    def __init__(self, model: torch.nn.Module, precision: str, device: torch.device) -> None:
+        self.device = device
+        self.model, self._autocast = prepare_model(model, precision, device)
+
+    @torch.inference_mode()
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ids_t = torch.from_numpy(ids).to(self.device)
+        mask_t = torch.from_numpy(mask).to(self.device)
+        with self._autocast() if self._autocast else nullcontext():
+            t_logits, s_logits = self.model(ids_t, mask_t)
+        return (torch.softmax(t_logits.float(), -1).cpu().numpy(),
+                torch.softmax(s_logits.float(), -1).cpu().numpy())
+
+
+class Runner(Protocol):
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 class Engine:
-    """A loaded model version ready to classify text."""
+    """A loaded model version ready to classify text.
+
+    ``runtime`` says what runs the network: ``torch`` (the default; ``precision`` and
+    ``device`` apply) or ``onnxruntime`` (``runner`` is then an ``OrtRunner`` built by
+    ``registry.load_engine``)."""
 
     def __init__(
         self,
@@ -76,6 +103,8 @@ class Engine:
         max_batch_size: int = 64,
         precision: str = "fp32",
         device: str = "cpu",
+        runtime: str = "torch",
+        runner: Runner | None = None,
     ) -> None:
         self.version = version
         self.tokenizer = tokenizer
@@ -84,8 +113,9 @@ class Engine:
         self.max_batch_size = max_batch_size
         self.device = torch.device(device)
         self.precision = precision
+        self.runtime = runtime
         self.lexical = getattr(model, "lexical", None)
-        self.model, self._autocast = prepare_model(model, precision, self.device)
+        self.runner: Runner = runner or TorchRunner(model, precision, self.device)
         self.pad_id = tokenizer.pad_token_id or 0
 
     def encode(self, texts: Sequence[str]) -> Encoded:
@@ -96,27 +126,22 @@ class Engine:
         )
         return Encoded(list(out["input_ids"]), list(texts) if self.lexical is not None else None)
 
-    def _tensors(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _padded(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
         for j, r in enumerate(rows):
-            ids[j, : len(r)] = torch.tensor(r, dtype=torch.long)
+            ids[j, : len(r)] = r
             mask[j, : len(r)] = 1
-        return ids.to(self.device), mask.to(self.device)
+        return ids, mask
 
-    @torch.inference_mode()
     def run(self, encoded: Encoded) -> Probabilities:
         n = len(encoded)
         topic = np.zeros((n, len(TOPICS)), dtype=np.float32)
         sentiment = np.zeros((n, len(SENTIMENTS)), dtype=np.float32)
         lengths = [len(x) for x in encoded.ids]
         for batch in plan_batches(lengths, self.max_batch_tokens, self.max_batch_size):
-            ids, mask = self._tensors([encoded.ids[i] for i in batch])
-            with self._autocast() if self._autocast else nullcontext():
-                t_logits, s_logits = self.model(ids, mask)
-            topic[batch] = torch.softmax(t_logits.float(), -1).cpu().numpy()
-            sentiment[batch] = torch.softmax(s_logits.float(), -1).cpu().numpy()
+            topic[batch], sentiment[batch] = self.runner(*self._padded([encoded.ids[i] for i in batch]))
         return self._mix_lexical(Probabilities(topic, sentiment), encoded)
 
     def _mix_lexical(self, probs: Probabilities, encoded: Encoded) -> Probabilities:

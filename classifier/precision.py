@@ -54,6 +54,29 @@ def pick_precision(precision: str, device: str) -> str:
 AUTO_CPU_PRECISION = "fp32"
 
 
+RUNTIMES = ("torch", "onnxruntime")
+
+
+def pick_runtime(runtime: str, device: str, precision: str) -> str:
+    """Resolve ``auto``: ONNX Runtime on CPU for fp32 and int8 when it is installed (it ran the
+    same network faster than torch here: TRAINING.md), torch otherwise."""
+    from classifier.onnx_runtime import ORT_PRECISIONS, onnx_available
+
+    if runtime == "auto":
+        fits = device == "cpu" and precision in ORT_PRECISIONS and onnx_available()
+        return "onnxruntime" if fits else "torch"
+    if runtime == "onnxruntime":
+        if device != "cpu":
+            raise ConfigError("model.runtime 'onnxruntime' runs on the CPU only: set model.device: cpu")
+        if precision not in ORT_PRECISIONS:
+            raise ConfigError(f"model.runtime 'onnxruntime' supports precision {ORT_PRECISIONS}, not {precision!r}")
+        if not onnx_available():
+            raise ConfigError("model.runtime is 'onnxruntime' but the onnxruntime package is not installed")
+    elif runtime not in RUNTIMES:
+        raise ConfigError(f"model.runtime must be auto or one of {RUNTIMES}, got {runtime!r}")
+    return runtime
+
+
 def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised on
     the fly). torch.ao marks it deprecated in favour of torchao, but it is still shipped and is

@@ -157,25 +157,31 @@ def resolve(settings: Settings, version_or_dir: str | None = None) -> VersionInf
 
 
 def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):  # noqa: ANN201
-    """An ``Engine`` for a version, with the settings' device, precision and batch limits."""
+    """An ``Engine`` for a version, with the settings' device, precision, runtime and batch
+    limits (each may be overridden by keyword)."""
     from transformers import AutoTokenizer
 
     from classifier.engine import Engine
     from classifier.model import MultiTaskClassifier
-    from classifier.precision import pick_device, pick_precision
+    from classifier.precision import pick_device, pick_precision, pick_runtime
 
     if not (info.folder / "model.safetensors").is_file():
         raise ModelNotFound(f"model {info.version}: folder {info.folder} has no weights")
     m = settings.model
     device = pick_device(overrides.pop("device", m.device))
+    precision = pick_precision(overrides.pop("precision", m.precision), device)
+    runtime = pick_runtime(overrides.pop("runtime", m.runtime), device, precision)
     opts = {
         "max_length": m.max_length, "max_batch_tokens": m.max_batch_tokens,
-        "max_batch_size": m.max_batch_size,
-        "precision": pick_precision(overrides.pop("precision", m.precision), device),
-        "device": device, **overrides,
+        "max_batch_size": m.max_batch_size, "precision": precision, "device": device,
+        "runtime": runtime, **overrides,
     }
     model = MultiTaskClassifier.from_folder(info.folder)
     tokenizer = AutoTokenizer.from_pretrained(str(info.folder))
+    if runtime == "onnxruntime":
+        from classifier.onnx_runtime import OrtRunner, ensure_onnx
+
+        opts["runner"] = OrtRunner(ensure_onnx(info.folder, precision, model), threads=m.threads)
     return Engine(model, tokenizer, version=info.version, **opts)
 
 

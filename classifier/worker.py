@@ -162,7 +162,8 @@ def run_worker(settings: Settings, stop: threading.Event, *, model: str | None =
         torch.set_num_threads(settings.model.threads)
     info = registry.resolve(settings, model)
     engine = registry.load_engine(settings, info)
-    log.info("classifier serving %s (%s on %s)", engine.version, engine.precision, engine.device)
+    log.info("classifier serving %s (%s %s on %s)", engine.version, engine.runtime, engine.precision,
+             engine.device)
     own = consumer is None, producer is None
     try:
         consumer = consumer or fk.make_consumer(settings.kafka, group_id=settings.group("classifier"),

@@ -82,6 +82,9 @@ class ModelSettings(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # auto | fp32 | bf16 | int8 (CPU) / fp16 | bf16 (CUDA)
     precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"
+    # What runs the network: auto (ONNX Runtime on CPU when installed, else torch) | torch |
+    # onnxruntime (CPU only; fp32 or int8). See classifier/precision.py and TRAINING.md.
+    runtime: Literal["auto", "torch", "onnxruntime"] = "auto"
     max_length: int = Field(default=128, ge=8, le=512)
     max_batch_size: int = Field(default=64, ge=1)
     max_batch_tokens: int = Field(default=8192, ge=64)

@@ -35,6 +35,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
                         model=ModelSettings(registry_dir=root / "models", max_length=32))
     upgrade(settings.database)
     version = train(settings, TrainConfig(**TINY), progress=False)
+    from classifier.onnx_runtime import ensure_onnx
+
+    ensure_onnx(root / "models" / version, "fp32")  # exported once; copies of the folder carry it
     return TinyRun(settings, version, root / "models" / version)
 
 

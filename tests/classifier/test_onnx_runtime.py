@@ -1,0 +1,100 @@
+"""ONNX Runtime: the exported network gives torch's probabilities, batched or not; the export
+is cached in the version folder; settings pick the runtime or say precisely why they can't."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier.engine import Engine
+from classifier.model import MultiTaskClassifier
+from classifier.onnx_runtime import OrtRunner, ensure_onnx
+from classifier.precision import pick_runtime
+from finpulse.errors import ConfigError
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "Apple beats earnings estimates, shares jump", "Fed signals two more hikes this year",
+    "Oil slumps as OPEC output rises", "$TSLA downgraded to sell at Goldman", "short",
+    "The bank named a new chief financial officer today " * 6, "IPO priced above range",
+]
+
+
+@pytest.fixture(scope="module")
+def version_copy(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("ort") / tiny_model.name
+    shutil.copytree(tiny_model, target, ignore=shutil.ignore_patterns("onnx"))
+    return target
+
+
+def _engines(folder: Path, precision: str = "fp32", **kw) -> tuple[Engine, Engine]:  # noqa: ANN003
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    model = MultiTaskClassifier.from_folder(folder)
+    torch_engine = Engine(model, tokenizer, version="t", max_length=32, **kw)
+    runner = OrtRunner(ensure_onnx(folder, precision, model), threads=1)
+    assert not model.training  # exporting must leave the torch model in eval mode (dropout off)
+    ort_engine = Engine(model, tokenizer, version="t", max_length=32, precision=precision,
+                        runtime="onnxruntime", runner=runner, **kw)
+    return torch_engine, ort_engine
+
+
+def test_onnx_fp32_matches_torch_fp32_batched_and_alone(version_copy: Path) -> None:
+    torch_engine, ort_engine = _engines(version_copy, max_batch_tokens=96, max_batch_size=3)
+    expected = torch_engine.run(torch_engine.encode(TEXTS))
+    got = ort_engine.run(ort_engine.encode(TEXTS))
+    assert np.abs(got.topic - expected.topic).max() < 1e-4
+    assert np.abs(got.sentiment - expected.sentiment).max() < 1e-4
+    assert (got.topic.argmax(1) == expected.topic.argmax(1)).all()
+    for i, text in enumerate(TEXTS):
+        alone = ort_engine.run(ort_engine.encode([text]))
+        assert alone.sentiment[0] == pytest.approx(got.sentiment[i], abs=1e-4)
+    preds = ort_engine.predict(TEXTS)
+    assert [p.topic_id for p in preds] == list(expected.topic.argmax(1))
+
+
+def test_the_export_is_cached_and_int8_gives_distributions(version_copy: Path) -> None:
+    first = ensure_onnx(version_copy, "fp32")
+    assert first == version_copy / "onnx" / "model.fp32.onnx"
+    mtime = first.stat().st_mtime_ns
+    assert ensure_onnx(version_copy, "fp32").stat().st_mtime_ns == mtime  # not exported again
+    _, int8 = _engines(version_copy, "int8")
+    assert (version_copy / "onnx" / "model.int8.onnx").stat().st_size < first.stat().st_size / 2
+    probs = int8.run(int8.encode(TEXTS))
+    assert np.allclose(probs.topic.sum(1), 1, atol=1e-3) and np.allclose(probs.sentiment.sum(1), 1, atol=1e-3)
+    with pytest.raises(ValueError, match="precision"):
+        ensure_onnx(version_copy, "bf16")
+
+
+def test_a_version_folder_it_cannot_write_to_exports_elsewhere(tiny_model: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "v-unwritable"
+    shutil.copytree(tiny_model, folder, ignore=shutil.ignore_patterns("onnx"))
+    (folder / "onnx").write_text("not a folder")  # mkdir fails, as in a read-only registry
+    path = ensure_onnx(folder, "fp32")
+    assert not path.is_relative_to(folder) and path.is_file() and path.parent.name == folder.name
+
+
+def test_pick_runtime() -> None:
+    assert pick_runtime("auto", "cpu", "fp32") == "onnxruntime"
+    assert pick_runtime("auto", "cpu", "int8") == "onnxruntime"
+    assert pick_runtime("auto", "cpu", "bf16") == "torch"
+    assert pick_runtime("auto", "cuda", "bf16") == "torch"
+    assert pick_runtime("torch", "cpu", "fp32") == "torch"
+    with pytest.raises(ConfigError, match="CPU only"):
+        pick_runtime("onnxruntime", "cuda", "fp16")
+    with pytest.raises(ConfigError, match="bf16"):
+        pick_runtime("onnxruntime", "cpu", "bf16")
+
+
+def test_load_engine_follows_the_runtime_setting(tiny_run) -> None:  # noqa: ANN001
+    from classifier import registry
+
+    info = registry.resolve(tiny_run.settings)
+    assert registry.load_engine(tiny_run.settings, info).runtime == "onnxruntime"  # auto on CPU
+    engine = registry.load_engine(tiny_run.settings, info, runtime="torch")
+    assert engine.runtime == "torch" and len(engine.predict(TEXTS)) == len(TEXTS)
