@@ -2,7 +2,10 @@
 
 Rows are generated with numpy and pandas (vectorised), rollups are computed with group-bys
 exactly as the sink would have maintained them, and rows go in with the fastest path each
-database offers: ``executemany`` in one transaction on SQLite, ``COPY`` on PostgreSQL.
+database offers: ``executemany`` in one transaction on SQLite, ``COPY`` on PostgreSQL. The
+search indexes of migration 0003 fill as the rows go in, as they do under the sink (SQLite's
+FTS5 triggers, PostgreSQL's trigram index), and ``article_tickers.published`` is written as the
+sink writes it.
 """
 
 from __future__ import annotations
@@ -152,7 +155,9 @@ def seed(engine: Engine, n: int, now: datetime, progress=print) -> None:  # noqa
     progress(f"generated {len(arts):,} articles, {len(ticks):,} tickers, {len(roll):,} rollups")
     _load(engine, "articles", _article_rows(arts, now))
     _load(engine, "predictions", _prediction_rows(arts))
-    _load(engine, "article_tickers", ticks)
+    _load(engine, "article_tickers", ticks.merge(
+        arts[["id", "published"]], left_on="article_id", right_on="id")
+        .assign(published=lambda d: _ts(d["published"]))[["article_id", "ticker", "published"]])
     _load(engine, "rollups", roll[["grain", "bucket", "dim", "key", "n", "n_novel", "n_bearish",
                                    "n_bullish", "n_neutral", "sum_score"]])
     _small_tables(engine, arts, now)

@@ -32,6 +32,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API conne
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # No PRAGMA optimize (before 3.46 a full ANALYZE): the dashboard's queries are shaped for
+    # the planner without statistics, and with them one search ran 90x slower
+    # (bench/dashboard_queries.py --sqlite-optimize).
     cur.close()
 
 

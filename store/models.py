@@ -48,6 +48,20 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
+# Search structures the ORM cannot declare, created by migration 0003: SQLite's FTS5 table
+# ``articles_fts`` (with its shadow tables and triggers) and PostgreSQL's pg_trgm index, which
+# exists only where the extension could be created. Schema comparisons leave them out.
+SEARCH_TABLES_PREFIX = "articles_fts"
+SEARCH_INDEXES = frozenset({"ix_articles_title_trgm"})
+
+
+def in_models(name: str | None, type_: str, _parent_names: object = None) -> bool:
+    """Alembic ``include_name`` hook: False for the search structures above."""
+    if type_ == "table" and name and name.startswith(SEARCH_TABLES_PREFIX):
+        return False
+    return not (type_ == "index" and name in SEARCH_INDEXES)
+
+
 class Article(Base):
     __tablename__ = "articles"
 
@@ -86,12 +100,20 @@ class Prediction(Base):
 
 
 class ArticleTicker(Base):
+    """A ticker an article names, with the article's publication time copied in (written by
+    the same upsert as the article) so that "this ticker, newest first" is one index range."""
+
     __tablename__ = "article_tickers"
 
     article_id: Mapped[str] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
-    ticker: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    ticker: Mapped[str] = mapped_column(String(32), primary_key=True)
+    published: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_article_tickers_ticker_published", "ticker", "published", "article_id"),
+    )
 
 
 class Rollup(Base):

@@ -86,8 +86,8 @@ def write_classified(session: Session, messages: Iterable[ClassifiedArticle], no
     upsert(session, m.Prediction.__table__, [_prediction_row(x) for x in changed.values()],
            keys=["article_id"])
     session.execute(delete(m.ArticleTicker).where(m.ArticleTicker.article_id.in_(list(changed))))
-    ticker_rows = [
-        {"article_id": aid, "ticker": t}
+    ticker_rows = [  # published is copied in: a ticker filter reads one index range
+        {"article_id": aid, "ticker": t, "published": x.article.published}
         for aid, x in changed.items() for t in sorted(set(x.tickers or x.article.tickers))
     ]
     upsert(session, m.ArticleTicker.__table__, ticker_rows, keys=["article_id", "ticker"],

@@ -1,7 +1,7 @@
 """shadow mode: shadow runs and shadow predictions
 
 Revision ID: 0004
-Revises: 0002 (written beside 0003; to be re-pointed at '0003' when both are merged)
+Revises: 0003
 Create Date: 2026-11-28 18:56:36.625984
 """
 
@@ -14,7 +14,7 @@ import store.models
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
