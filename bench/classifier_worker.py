@@ -2,7 +2,7 @@
 ``finpulse classify``'s loop in this process, and print articles/s until the last one is out.
 
     .venv/bin/python bench/classifier_worker.py [--model VERSION_OR_DIR] [--n 2000]
-        [--precision auto|fp32|int8] [--threads N]
+        [--precision auto|fp32|int8] [--runtime auto|torch|onnxruntime] [--threads N]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def main() -> int:
     parser.add_argument("--model")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--precision", default=None)
+    parser.add_argument("--runtime", default=None)
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
 
@@ -41,6 +42,7 @@ def main() -> int:
                         alerts=f"bench.alerts.{uid}", dlq=f"bench.dlq.{uid}")
     kafka = base.kafka.model_copy(update={"topics": topics, "group_prefix": f"bench-{uid}"})
     model = base.model.model_copy(update={k: v for k, v in {"precision": args.precision,
+                                                             "runtime": args.runtime,
                                                              "threads": args.threads}.items() if v})
     settings = base.model_copy(update={"kafka": kafka, "model": model})
     broker.ensure_topics(kafka)
