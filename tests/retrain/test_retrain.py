@@ -37,9 +37,13 @@ def label_all(settings, ids: dict[str, str], topic: str, by: str) -> None:  # no
 def test_deliberately_wrong_labels_are_not_promoted(rt_settings, install_champion, capsys) -> None:  # noqa: ANN001
     settings = rt_settings()
     champion = install_champion(settings)
-    wrong = {f"wrong-{i}": text for i, text in enumerate(earnings_texts())}  # Earnings stories ...
+    # The seed's own Earnings stories (those in its dev split stay gold) relabelled as dividends:
+    # the challenger learns that earnings reports are dividends, and the gold dev slice shows it.
+    # (Wrong labels on stories the model can tell apart, e.g. by new company names, can be
+    # learnt without harm to any slice, and a gate on held-out data cannot see them.)
+    wrong = {f"wrong-{i}": text for i, text in enumerate(earnings_texts(SEED_COMPANIES[:6]))}
     add_articles(settings, wrong)
-    label_all(settings, wrong, "Dividend", by="mallory")  # ... labelled as dividends
+    label_all(settings, wrong, "Dividend", by="mallory")
 
     result = retrain(settings, RetrainConfig(**FAST), progress=False)
 
