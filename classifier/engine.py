@@ -46,15 +46,26 @@ class Probabilities:
     sentiment: np.ndarray  # [n, 3]
 
 
+# A text joins the current batch only if it is at least this share of the batch's longest
+# text, so that padding wastes at most ~1/3 of the compute (a batch of 64 tweets with one long
+# text ran 2x slower than the same texts grouped by length); ...
+MIN_LENGTH_RATIO = 0.75
+# ... except while the batch is this small, where a call's fixed cost outweighs the padding.
+MIN_SPLIT_SIZE = 8
+
+
 def plan_batches(lengths: Sequence[int], max_batch_tokens: int, max_batch_size: int) -> list[list[int]]:
     """Indices grouped longest first so that each padded batch (size x longest) fits the
-    token budget and the size cap; a single text always forms a batch."""
+    token budget and the size cap, and similar lengths share a batch; a single text always
+    forms a batch."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
     batches: list[list[int]] = []
     current: list[int] = []
     for i in order:
         longest = lengths[current[0]] if current else lengths[i]
-        if current and ((len(current) + 1) * longest > max_batch_tokens or len(current) >= max_batch_size):
+        full = (len(current) + 1) * longest > max_batch_tokens or len(current) >= max_batch_size
+        uneven = len(current) >= MIN_SPLIT_SIZE and lengths[i] < MIN_LENGTH_RATIO * longest
+        if current and (full or uneven):
             batches.append(current)
             current = []
         current.append(i)

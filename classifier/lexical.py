@@ -54,6 +54,7 @@ class LexicalModel:
 
         self.config = config
         self.idf, self.coef, self.intercept = idf, coef, intercept
+        self._coef_t: dict[str, np.ndarray] = {}  # [features, classes], made once per task
         common = {"n_features": config.n_features, "alternate_sign": False, "norm": None}
         self._words = HashingVectorizer(ngram_range=tuple(config.word_ngrams), lowercase=True, **common)
         self._chars = HashingVectorizer(analyzer="char_wb", ngram_range=tuple(config.char_ngrams), **common)
@@ -70,7 +71,7 @@ class LexicalModel:
     def _tfidf(self, counts, task: str):  # noqa: ANN001, ANN202
         from sklearn.preprocessing import normalize
 
-        x = counts.astype(np.float64, copy=True)
+        x = counts.astype(np.float32, copy=True)
         x.data = 1.0 + np.log(x.data)  # sublinear tf
         x = x.multiply(self.idf[task]).tocsr()
         return normalize(x, norm="l2", copy=False)
@@ -80,7 +81,9 @@ class LexicalModel:
         counts = self.counts(texts)
         out = {}
         for task in TASKS:
-            scores = self._tfidf(counts, task) @ self.coef[task].T.astype(np.float64) + self.intercept[task]
+            if task not in self._coef_t:
+                self._coef_t[task] = np.ascontiguousarray(self.coef[task].T, dtype=np.float32)
+            scores = (self._tfidf(counts, task) @ self._coef_t[task]).astype(np.float64) + self.intercept[task]
             p = 1.0 / (1.0 + np.exp(-scores))
             out[task] = (p / np.maximum(p.sum(1, keepdims=True), 1e-12)).astype(np.float32)
         return out

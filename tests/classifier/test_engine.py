@@ -24,6 +24,15 @@ def test_plan_batches_respects_size_and_token_budget() -> None:
     assert plan_batches([100], 10, 4) == [[0]]  # a single long text still runs
 
 
+@pytest.mark.unit
+def test_plan_batches_groups_similar_lengths_to_limit_padding() -> None:
+    lengths = [10] * 8 + [64] * 8 + [40] * 8
+    batches = plan_batches(lengths, max_batch_tokens=100_000, max_batch_size=64)
+    assert [sorted({lengths[i] for i in b}) for b in batches] == [[64], [40], [10]]
+    # a small batch is not split: its fixed cost outweighs the padding
+    assert len(plan_batches([64, 10, 10, 10], max_batch_tokens=100_000, max_batch_size=64)) == 1
+
+
 def _engine(folder: Path, **kw) -> Engine:  # noqa: ANN003
     from transformers import AutoTokenizer
 
