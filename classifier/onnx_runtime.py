@@ -79,10 +79,15 @@ def _quantize_int8(src: Path, dst: Path) -> None:
 
     graph = onnx.load(str(src), load_external_data=False).graph
     first_layer = [n.name for n in graph.node if "/layer.0/" in n.name]
-    logging.getLogger("root").setLevel(logging.ERROR)  # "consider pre-processing" advice
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
-                     nodes_to_exclude=first_layer,
-                     extra_options={"DefaultTensorType": 1})  # onnx.TensorProto.FLOAT
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantiser logs "consider pre-processing" on the root logger
+    try:
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                         nodes_to_exclude=first_layer,
+                         extra_options={"DefaultTensorType": 1})  # onnx.TensorProto.FLOAT
+    finally:
+        root.setLevel(level)  # the process's logging is not ours to change
 
 
 def _writable_dir(folder: Path) -> Path:

@@ -63,7 +63,11 @@ def test_the_export_is_cached_and_int8_gives_distributions(version_copy: Path) -
     assert first == version_copy / "onnx" / "model.fp32.onnx"
     mtime = first.stat().st_mtime_ns
     assert ensure_onnx(version_copy, "fp32").stat().st_mtime_ns == mtime  # not exported again
+    import logging
+
+    level = logging.getLogger().level
     _, int8 = _engines(version_copy, "int8")
+    assert logging.getLogger().level == level  # quantising left the process's logging alone
     assert (version_copy / "onnx" / "model.int8.onnx").stat().st_size < first.stat().st_size / 2
     probs = int8.run(int8.encode(TEXTS))
     assert np.allclose(probs.topic.sum(1), 1, atol=1e-3) and np.allclose(probs.sentiment.sum(1), 1, atol=1e-3)
