@@ -168,6 +168,10 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):  # noq
     if not (info.folder / "model.safetensors").is_file():
         raise ModelNotFound(f"model {info.version}: folder {info.folder} has no weights")
     m = settings.model
+    if m.threads:  # for torch here; ONNX Runtime's session takes it below
+        import torch
+
+        torch.set_num_threads(m.threads)
     device = pick_device(overrides.pop("device", m.device))
     precision = pick_precision(overrides.pop("precision", m.precision), device)
     runtime = pick_runtime(overrides.pop("runtime", m.runtime), device, precision)

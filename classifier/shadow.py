@@ -22,16 +22,15 @@ import time
 from dataclasses import dataclass, field
 
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from classifier import registry
 from classifier.batching import Batch, BatchCollector, Limits
 from classifier.swap import ShadowWatcher
 from finpulse import kafka as fk
-from finpulse.errors import RetryableError
 from finpulse.schemas import ClassifiedArticle, decode, utcnow
 from finpulse.settings import Settings
+from store.db import retry_while_unavailable
 from store.queries.shadow import shadow_row, write_shadow
 
 log = logging.getLogger(__name__)
@@ -119,21 +118,13 @@ class ShadowScorer:
 
     def _write_with_retry(self, rows: list[dict], records: list[ConsumerRecord],
                           stop: threading.Event) -> None:
-        delay = 0.5
-        while True:
-            try:
-                self._write(rows)
-                return
-            except OperationalError as exc:  # database unreachable or locked: retryable
-                if stop.is_set():
-                    raise
-                log.warning("database unavailable (%s); retrying in %.1fs", exc.orig, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 30)
-            except DBAPIError as exc:  # refused for a reason of its own: isolate the bad rows
-                log.warning("shadow batch refused by the database (%s); writing one by one", exc.orig)
-                self._write_one_by_one(rows, records)
-                return
+        try:
+            retry_while_unavailable(lambda: self._write(rows), stop)
+        except OperationalError:  # still unavailable, and stopping
+            raise
+        except DBAPIError as exc:  # refused for a reason of its own: isolate the bad rows
+            log.warning("shadow batch refused by the database (%s); writing one by one", exc.orig)
+            self._write_one_by_one(rows, records)
 
     def _write_one_by_one(self, rows: list[dict], records: list[ConsumerRecord]) -> None:
         for row, rec in zip(rows, records):
@@ -167,10 +158,6 @@ class ShadowScorer:
 
 
 def load_shadow_engine(settings: Settings, version: str):  # noqa: ANN201 - classifier.engine.Engine
-    if settings.model.threads:
-        import torch
-
-        torch.set_num_threads(settings.model.threads)
     return registry.load_engine(settings, registry.resolve(settings, version))
 
 
@@ -180,26 +167,16 @@ def run_shadow(settings: Settings, stop: threading.Event, *, consumer=None, prod
     from store.db import session_factory
 
     registry.shadow_version(settings)  # fail fast when the registry is unreachable
-    own = consumer is None, producer is None
-    try:
-        consumer = consumer or fk.make_consumer(settings.kafka, group_id=settings.group("shadow"),
-                                                topics=[settings.kafka.topics.classified],
-                                                max_poll_records=settings.model.max_batch_size)
-        producer = producer or fk.make_producer(settings.kafka, client_id="shadow")
-    except KafkaError as exc:
-        raise RetryableError(f"kafka at {settings.kafka.bootstrap_servers} unavailable: {exc}") from exc
     every_s = settings.model.shadow_poll_s if poll_s is None else poll_s
-    watcher = ShadowWatcher(lambda: registry.shadow_version(settings),
-                            lambda v: load_shadow_engine(settings, v), every_s, stop)
-    try:
-        watcher.check()
-    except Exception:  # noqa: BLE001 - start idle; the watcher retries every poll
-        log.exception("could not load the shadow model; retrying every %.0f s", every_s)
-    watcher.start()
-    try:
+    with fk.stream_clients(settings.kafka, group_id=settings.group("shadow"),
+                           topics=[settings.kafka.topics.classified], client_id="shadow",
+                           max_poll_records=settings.model.max_batch_size,
+                           consumer=consumer, producer=producer) as (consumer, producer):
+        watcher = ShadowWatcher(lambda: registry.shadow_version(settings),
+                                lambda v: load_shadow_engine(settings, v), every_s, stop)
+        try:
+            watcher.check()
+        except Exception:  # noqa: BLE001 - start idle; the watcher retries every poll
+            log.exception("could not load the shadow model; retrying every %.0f s", every_s)
+        watcher.start()
         return ShadowScorer(settings, consumer, producer, session_factory(settings.database)).run(stop, watcher)
-    finally:
-        if own[0]:
-            consumer.close()
-        if own[1]:
-            producer.close()

@@ -16,7 +16,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
+from kafka.errors import CommitFailedError, RebalanceInProgressError
 
 from classifier import registry
 from classifier.batching import Batch, BatchCollector, Limits
@@ -156,33 +156,19 @@ def run_worker(settings: Settings, stop: threading.Event, *, model: str | None =
     the champion runs and is swapped when it changes."""
     from finpulse.tickers import load_watchlist
 
-    if settings.model.threads:
-        import torch
-
-        torch.set_num_threads(settings.model.threads)
     info = registry.resolve(settings, model)
     engine = registry.load_engine(settings, info)
     log.info("classifier serving %s (%s %s on %s)", engine.version, engine.runtime, engine.precision,
              engine.device)
-    own = consumer is None, producer is None
-    try:
-        consumer = consumer or fk.make_consumer(settings.kafka, group_id=settings.group("classifier"),
-                                                topics=[settings.kafka.topics.raw],
-                                                max_poll_records=settings.model.max_batch_size)
-        producer = producer or fk.make_producer(settings.kafka, client_id="classifier")
-    except KafkaError as exc:
-        raise RetryableError(f"kafka at {settings.kafka.bootstrap_servers} unavailable: {exc}") from exc
-    watcher = None
-    if model is None:
-        watcher = ChampionWatcher(lambda: registry.champion_version(settings),
-                                  lambda v: registry.load_engine(settings, registry.resolve(settings, v)),
-                                  engine.version, swap_every_s, stop)
-        watcher.start()
     wl = watchlist if watchlist is not None else load_watchlist(settings.ingest.watchlist_file)
-    try:
+    with fk.stream_clients(settings.kafka, group_id=settings.group("classifier"),
+                           topics=[settings.kafka.topics.raw], client_id="classifier",
+                           max_poll_records=settings.model.max_batch_size,
+                           consumer=consumer, producer=producer) as (consumer, producer):
+        watcher = None
+        if model is None:
+            watcher = ChampionWatcher(lambda: registry.champion_version(settings),
+                                      lambda v: registry.load_engine(settings, registry.resolve(settings, v)),
+                                      engine.version, swap_every_s, stop)
+            watcher.start()
         return Worker(settings, consumer, producer, engine, wl).run(stop, watcher)
-    finally:
-        if own[0]:
-            consumer.close()
-        if own[1]:
-            producer.close()

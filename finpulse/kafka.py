@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
@@ -17,10 +18,12 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import (
     CommitFailedError,
     IllegalGenerationError,
+    KafkaError,
     RebalanceInProgressError,
     UnknownMemberIdError,
 )
 
+from finpulse.errors import RetryableError
 from finpulse.schemas import DeadLetter, Message
 from finpulse.settings import KafkaSettings
 
@@ -71,6 +74,31 @@ def make_consumer(
     _await_metadata(consumer, topics)
     consumer.subscribe(topics)
     return consumer
+
+
+@contextmanager
+def stream_clients(kafka: KafkaSettings, *, group_id: str, topics: list[str], client_id: str,
+                   max_poll_records: int = 500, consumer: KafkaConsumer | None = None,
+                   producer: KafkaProducer | None = None) -> Iterator[tuple[KafkaConsumer, KafkaProducer]]:
+    """The consumer and producer of a consume-transform-produce loop. Either may be given (tests
+    inject their own); those made here are closed on exit. An unreachable broker is a
+    ``RetryableError`` (the supervisor restarts the part)."""
+    own_consumer, own_producer = consumer is None, producer is None
+    try:
+        consumer = consumer or make_consumer(kafka, group_id=group_id, topics=topics,
+                                             max_poll_records=max_poll_records)
+        producer = producer or make_producer(kafka, client_id=client_id)
+    except KafkaError as exc:
+        if own_consumer and consumer is not None:
+            consumer.close()
+        raise RetryableError(f"kafka at {kafka.bootstrap_servers} unavailable: {exc}") from exc
+    try:
+        yield consumer, producer
+    finally:
+        if own_consumer:
+            consumer.close()
+        if own_producer:
+            producer.close()
 
 
 def _await_metadata(consumer: KafkaConsumer, topics: list[str], timeout_s: float = 30) -> None:

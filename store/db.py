@@ -3,6 +3,10 @@ query functions take the caller's Session, and the caller owns the transaction."
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from finpulse.settings import DatabaseSettings
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8)
@@ -49,3 +55,22 @@ def session_factory(db: DatabaseSettings) -> sessionmaker[Session]:
 
 def dialect_name(session: Session) -> str:
     return session.get_bind().dialect.name
+
+
+def retry_while_unavailable(write: Callable[[], None], stop: threading.Event, what: str = "database") -> None:
+    """Call ``write`` until it succeeds, backing off (0.5 s doubling to 30 s) while the database
+    is unreachable or locked (``OperationalError``); once ``stop`` is set the error is raised.
+    Any other error propagates at once: it is not the database's availability."""
+    from sqlalchemy.exc import OperationalError
+
+    delay = 0.5
+    while True:
+        try:
+            write()
+            return
+        except OperationalError as exc:
+            if stop.is_set():
+                raise
+            log.warning("%s unavailable (%s); retrying in %.1fs", what, exc.orig, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
 
 from kafka.consumer.fetcher import ConsumerRecord
@@ -20,7 +19,7 @@ from finpulse.errors import ContractError
 from finpulse.kafka import DeadLetterer, commit_processed, make_consumer, make_producer, next_offsets
 from finpulse.schemas import ClassifiedArticle, DeadLetter, decode, utcnow
 from finpulse.settings import Settings
-from store.db import session_factory
+from store.db import retry_while_unavailable, session_factory
 from store.writes import write_classified, write_dead_letter
 
 log = logging.getLogger(__name__)
@@ -57,17 +56,7 @@ class Sink:
         self._consumer.close(autocommit=False)
 
     def _process_with_retry(self, records: Sequence[ConsumerRecord], stop: threading.Event) -> None:
-        delay = 0.5
-        while True:
-            try:
-                self.process(records)
-                return
-            except OperationalError as exc:  # database unreachable or locked: retryable
-                if stop.is_set():
-                    raise
-                log.warning("database unavailable (%s); retrying in %.1fs", exc.orig, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 30)
+        retry_while_unavailable(lambda: self.process(records), stop)
 
     def process(self, records: Sequence[ConsumerRecord]) -> None:
         """Write one polled batch, then commit its offsets."""
