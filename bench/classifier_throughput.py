@@ -10,6 +10,9 @@ Prints both rates and their ratio. Usage:
 
     .venv/bin/python bench/classifier_throughput.py [--model VERSION_OR_DIR] [--n 2000]
         [--paths torch:fp32,onnxruntime:fp32,onnxruntime:int8] [--threads N] [--naive-n N]
+        [--device cpu|cuda]
+
+On a GPU: ``--device cuda --paths torch:fp32,torch:bf16,torch:fp16``.
 
 ``--naive-n`` times the naive way on the first N texts only (it is slow) and reports its rate.
 """
@@ -33,7 +36,7 @@ def texts_for_bench(n: int) -> list[str]:
     return texts[:n]
 
 
-def naive_rate(folder: Path, texts: list[str], max_length: int) -> float:
+def naive_rate(folder: Path, texts: list[str], max_length: int, device: str = "cpu") -> float:
     import numpy as np
     import torch
     from transformers import AutoTokenizer, pipeline
@@ -42,7 +45,7 @@ def naive_rate(folder: Path, texts: list[str], max_length: int) -> float:
 
     model = MultiTaskClassifier.from_folder(folder)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    pipe = pipeline("feature-extraction", model=model.encoder, tokenizer=tokenizer, device="cpu",
+    pipe = pipeline("feature-extraction", model=model.encoder, tokenizer=tokenizer, device=device,
                     tokenizer_kwargs={"truncation": True, "max_length": max_length})
     heads = [(h.weight.detach().numpy(), h.bias.detach().numpy())
              for h in (model.topic_head, model.sentiment_head)]
@@ -56,11 +59,11 @@ def naive_rate(folder: Path, texts: list[str], max_length: int) -> float:
     return len(texts) / (time.perf_counter() - start)
 
 
-def engine_rate(settings, info, texts: list[str], path: str) -> float:  # noqa: ANN001
+def engine_rate(settings, info, texts: list[str], path: str, device: str = "cpu") -> float:  # noqa: ANN001
     from classifier.registry import load_engine
 
     runtime, precision = path.split(":")
-    engine = load_engine(settings, info, runtime=runtime, precision=precision, device="cpu")
+    engine = load_engine(settings, info, runtime=runtime, precision=precision, device=device)
     engine.predict(texts[:64])  # warm-up
     start = time.perf_counter()
     engine.predict(texts)
@@ -74,6 +77,7 @@ def main() -> int:
     parser.add_argument("--naive-n", type=int, default=None)
     parser.add_argument("--paths", default="torch:fp32,onnxruntime:fp32,onnxruntime:int8")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (paths torch:fp32|fp16|bf16)")
     args = parser.parse_args()
 
     import torch
@@ -88,13 +92,13 @@ def main() -> int:
     info = registry.resolve(settings, args.model)
     texts = texts_for_bench(args.n)
     print(f"model {info.version}, {len(texts)} texts, max_length {settings.model.max_length}, "
-          f"torch threads {torch.get_num_threads()}")
+          f"device {args.device}, torch threads {torch.get_num_threads()}")
     naive_texts = texts[: args.naive_n] if args.naive_n else texts
-    naive = naive_rate(info.folder, naive_texts, settings.model.max_length)
+    naive = naive_rate(info.folder, naive_texts, settings.model.max_length, args.device)
     print(f"(a) transformers pipeline, one text at a time: {naive:8.1f} texts/s "
           f"({len(naive_texts)} texts)")
     for path in args.paths.split(","):
-        rate = engine_rate(settings, info, texts, path)
+        rate = engine_rate(settings, info, texts, path, args.device)
         print(f"(b) finpulse engine, {path:>16}: {rate:8.1f} texts/s   ratio {rate / naive:5.1f}x", flush=True)
     return 0
 

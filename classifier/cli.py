@@ -27,6 +27,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int)
     train.add_argument("--lexical-weight", type=float,
                        help="share of the n-gram part in the probabilities, 0 = encoder only (default 0.5)")
+    train.add_argument("--frozen-layers", type=int,
+                       help="freeze and cache the embeddings and this many lowest layers (default 3; 0 trains all)")
     train.add_argument("--limit", type=int, help="train on a sample of N rows (for tests)")
     train.add_argument("--promote", action=argparse.BooleanOptionalAction, default=None,
                        help="make it champion (default: only when there is none)")
@@ -71,7 +73,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from store.migrate import upgrade
 
     given = {k: getattr(args, k) for k in ("base", "data", "epochs", "max_length", "batch_size",
-                                           "lr", "seed", "limit", "promote", "lexical_weight")}
+                                           "lr", "seed", "limit", "promote", "lexical_weight",
+                                           "frozen_layers")}
     upgrade(settings.database)
     train(settings, replace(TrainConfig(), **{k: v for k, v in given.items() if v is not None}))
     return 0

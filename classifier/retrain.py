@@ -33,7 +33,8 @@ from finpulse.settings import Settings
 
 log = logging.getLogger(__name__)
 TRAIN_KEYS = ("max_length", "batch_size", "lr", "head_lr_mult", "layer_decay", "weight_decay",
-              "warmup_ratio", "label_smoothing", "sentiment_weight", "dropout", "dev_fraction", "seed")
+              "warmup_ratio", "label_smoothing", "sentiment_weight", "dropout", "dev_fraction", "seed",
+              "freeze_embeddings", "frozen_layers")
 
 
 @dataclass(frozen=True)
@@ -126,15 +127,19 @@ def evaluate_slices(engine, labelset: LabelSet) -> dict[str, dict]:  # noqa: ANN
     return out
 
 
-def _fit(model, tokenizer, labelset: LabelSet, sources, train_cfg, progress: bool) -> dict:  # noqa: ANN001
-    """Fine-tune; the best epoch is chosen on the seed dev split (the analyst hold-out is kept
-    for the decision alone)."""
+def _fit(settings: Settings, model, tokenizer, labelset: LabelSet, sources, train_cfg, progress: bool) -> dict:  # noqa: ANN001
+    """Fine-tune (on the settings' device); the best epoch is chosen on the seed dev split
+    (the analyst hold-out is kept for the decision alone)."""
+    import torch
+
     from classifier import train as trainer
     from classifier.data import Dataset
+    from classifier.precision import pick_device
 
     trainer._set_seed(train_cfg.seed)
     selection = labelset.eval_slices[SEED_DEV] or labelset.eval_all
-    return trainer._fit(model, tokenizer, Dataset(labelset.train, selection, sources), train_cfg, progress)
+    return trainer._fit(model, tokenizer, Dataset(labelset.train, selection, sources), train_cfg, progress,
+                        torch.device(pick_device(settings.model.device)))
 
 
 def _gate(settings: Settings, cfg: RetrainConfig, before: dict, after: dict) -> Decision:
@@ -229,7 +234,7 @@ def _challenge(settings: Settings, cfg: RetrainConfig, progress: bool) -> _Chall
                                      AutoTokenizer.from_pretrained(str(champion.folder)),
                                      champion.version, train_cfg.max_length), labelset)
     model, tokenizer, base = _start_model(settings, cfg, champion, train_cfg.dropout)
-    metrics = _fit(model, tokenizer, labelset, dataset.sources, train_cfg, progress)
+    metrics = _fit(settings, model, tokenizer, labelset, dataset.sources, train_cfg, progress)
     version = registry.new_version_id()
     after = evaluate_slices(_engine(model, tokenizer, version, train_cfg.max_length), labelset)
     manifest = {"base_model": base,

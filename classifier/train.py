@@ -8,12 +8,13 @@ registry has no champion.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 
 import torch
 
@@ -21,13 +22,17 @@ from classifier import registry
 from classifier.base import resolve_base
 from classifier.data import Dataset, Example, load_seed
 from classifier.engine import Engine, Probabilities
+from classifier.frozen import cache_lower, forward_upper, freeze_lower
 from classifier.evaluate import reports_from_probs, selection_score, summary
 from classifier.lexical import LexicalConfig, LexicalModel
 from classifier.model import MultiTaskClassifier, task_loss
+from classifier.precision import pick_device
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
 
 log = logging.getLogger(__name__)
+
+CPU = torch.device("cpu")
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,9 @@ class TrainConfig:
 
     base: str | None = None  # None: settings.model.base_model
     data: str | None = None  # None: settings.model.seed_data
-    epochs: int = 1  # one epoch over the full seed data fits ~10 min on 2 idle cores
+    # Two epochs with the lowest 3 layers frozen and cached fit the 15 minutes on 2 idle cores
+    # and beat one epoch of the whole model (TRAINING.md, "Third session").
+    epochs: int = 2
     max_length: int = 64
     batch_size: int = 32
     lr: float = 3e-4  # 1e-4 < 2e-4 < 4e-4 on 9,000 rows x 1 epoch (TRAINING.md)
@@ -44,10 +51,13 @@ class TrainConfig:
     layer_decay: float = 1.0
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.1
     sentiment_weight: float = 1.0
     dropout: float = 0.1
     freeze_embeddings: bool = True  # word embeddings only: ~25% faster steps on CPU
+    # Freeze the embeddings and this many lowest layers, and cache their outputs once
+    # (classifier.frozen): cheaper steps, so more epochs fit the budget. 0: train all layers.
+    frozen_layers: int = 3
     # The share of the n-gram part (classifier.lexical) in the probabilities; 0: encoder only.
     lexical_weight: float = 0.5
     seed: int = 13
@@ -60,6 +70,8 @@ class TrainConfig:
         for name in ("epochs", "max_length", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.frozen_layers < 0:
+            raise ConfigError(f"--frozen-layers must be at least 0, got {self.frozen_layers}")
         if not 0 < self.lr < 1:
             raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
         if not 0 <= self.lexical_weight < 1:
@@ -125,11 +137,12 @@ def _batch_tensors(ids: list[list[int]], examples: list[Example], idx: list[int]
     return input_ids, mask, topic, sentiment
 
 
-def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: TrainConfig) -> dict:  # noqa: ANN001
+def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: TrainConfig,  # noqa: ANN001
+              device: torch.device = CPU) -> dict:
     """Dev reports of the model as it will run (with its lexical part, if any), plus, when it
     has one, ``encoder_only`` and ``lexical_only`` summaries (the ablation TRAINING.md keeps)."""
     engine = Engine(model, tokenizer, version="dev", max_length=cfg.max_length,
-                    max_batch_tokens=8192, max_batch_size=128)
+                    max_batch_tokens=8192, max_batch_size=128, device=str(device))
     start = time.perf_counter()
     encoded = engine.encode([e.text for e in dev])
     lexical, engine.lexical = engine.lexical, None
@@ -155,18 +168,36 @@ def _fit_lexical(model: MultiTaskClassifier, data: Dataset, cfg: TrainConfig) ->
                                      LexicalConfig(weight=cfg.lexical_weight, seed=cfg.seed))
 
 
-def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool) -> dict:  # noqa: ANN001
-    """The training loop; leaves the best epoch's weights in ``model`` and returns metrics."""
+def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # noqa: ANN001
+         device: torch.device = CPU, lexical: LexicalModel | None = None) -> dict:
+    """The training loop; leaves the best epoch's weights in ``model`` and returns metrics.
+
+    ``lexical``: an n-gram part already fitted on ``data.train`` (the recipe sweep fits it
+    once for all its runs); by default it is fitted here."""
     from tqdm.auto import tqdm
 
-    _fit_lexical(model, data, cfg)
+    if lexical is not None:
+        model.lexical = lexical
+    else:
+        _fit_lexical(model, data, cfg)
+    model.to(device)
     ids = tokenizer([e.text for e in data.train], truncation=True, max_length=cfg.max_length)["input_ids"]
+    cached = None
+    if cfg.frozen_layers:
+        freeze_lower(model, cfg.frozen_layers)
+        t0 = time.perf_counter()
+        cached = cache_lower(model, ids, cfg.frozen_layers, device)
+        log.info("cached the lowest %d layers' output for %d texts in %.1fs",
+                 cfg.frozen_layers, len(ids), time.perf_counter() - t0)
     rng = random.Random(cfg.seed)
     steps_per_epoch = math.ceil(len(ids) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     optimizer = torch.optim.AdamW(_param_groups(model, cfg))
     scheduler = _schedule(optimizer, total, int(total * cfg.warmup_ratio))
     weights = {"topic": 1.0, "sentiment": cfg.sentiment_weight}
+    # bf16 autocast trains on CUDA; on this CPU bf16 was many times slower (TRAINING.md).
+    autocast = (partial(torch.autocast, "cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                else nullcontext)
     history, best, best_state, losses = [], None, None, []
     bar = tqdm(total=total, unit="step", desc="training", disable=not progress, dynamic_ncols=True)
     started = time.perf_counter()
@@ -174,8 +205,13 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool) -> d
     for epoch in range(1, cfg.epochs + 1):
         epoch_losses = []
         for idx in length_grouped_batches([len(x) for x in ids], cfg.batch_size, rng):
-            input_ids, mask, topic, sentiment = _batch_tensors(ids, data.train, idx, tokenizer.pad_token_id or 0)
-            t_logits, s_logits = model(input_ids, mask)
+            input_ids, mask, topic, sentiment = (
+                t.to(device) for t in _batch_tensors(ids, data.train, idx, tokenizer.pad_token_id or 0))
+            with autocast():
+                if cached is not None:
+                    t_logits, s_logits = forward_upper(model, [cached[i] for i in idx], cfg.frozen_layers)
+                else:
+                    t_logits, s_logits = model(input_ids, mask)
             loss = (weights["topic"] * task_loss(t_logits, topic, cfg.label_smoothing)
                     + weights["sentiment"] * task_loss(s_logits, sentiment, cfg.label_smoothing))
             optimizer.zero_grad(set_to_none=True)
@@ -186,7 +222,7 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool) -> d
             epoch_losses.append(loss.item())
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{sum(epoch_losses[-50:]) / len(epoch_losses[-50:]):.3f}")
-        reports = _evaluate(model, tokenizer, data.dev, cfg)
+        reports = _evaluate(model, tokenizer, data.dev, cfg, device)
         score = selection_score(reports)
         history.append({"epoch": epoch, "train_loss": sum(epoch_losses) / len(epoch_losses),
                         "dev": summary(reports), "score": round(score, 4),
@@ -197,13 +233,14 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool) -> d
                   + (f" (encoder alone {reports['encoder_only']})" if "encoder_only" in reports else ""))
         if best is None or score > best[0]:
             best = (score, epoch, reports)
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     bar.close()
+    model.to(CPU)
     model.load_state_dict(best_state)
     score, epoch, reports = best
     return {"dev": reports, "summary": summary(reports), "best_epoch": epoch, "history": history,
             "train_seconds": round(time.perf_counter() - started, 1),
-            "loss_curve": _curve(losses), "steps": total}
+            "loss_curve": _curve(losses), "steps": total, "device": device.type}
 
 
 def _curve(losses: list[float], points: int = 10) -> list[float]:
@@ -229,9 +266,10 @@ def train(settings: Settings, cfg: TrainConfig | None = None, *, progress: bool 
     model = MultiTaskClassifier.from_base(base.location, dropout=cfg.dropout)
     if cfg.freeze_embeddings:
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
-    log.info("training on %d examples (dev %d) from %s, base %s", len(data.train), len(data.dev),
-             cfg.data, base.name)
-    metrics = _fit(model, tokenizer, data, cfg, progress)
+    device = torch.device(pick_device(settings.model.device))
+    log.info("training on %d examples (dev %d) from %s, base %s, on %s", len(data.train), len(data.dev),
+             cfg.data, base.name, device)
+    metrics = _fit(model, tokenizer, data, cfg, progress, device)
     version = registry.new_version_id()
     manifest = {"base_model": {"name": base.name, "location": base.location,
                                "upstream": base.upstream, "licence": base.licence},
