@@ -78,8 +78,24 @@ class MultiTaskClassifier(nn.Module):
         return self.topic_head(pooled), self.sentiment_head(pooled)
 
 
-def task_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
-    """Mean cross-entropy over the examples that carry this task's label (0 when none do)."""
+def task_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0,
+              class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean cross-entropy over the examples that carry this task's label (0 when none do),
+    each example weighted by its class's weight when ``class_weights`` is given."""
     if not bool((labels != IGNORE).any()):
         return logits.sum() * 0.0
-    return F.cross_entropy(logits.float(), labels, ignore_index=IGNORE, label_smoothing=label_smoothing)
+    return F.cross_entropy(logits.float(), labels, weight=class_weights, ignore_index=IGNORE,
+                           label_smoothing=label_smoothing)
+
+
+def balanced_weights(labels: list[int], n_classes: int, power: float) -> torch.Tensor:
+    """Class weights ``prior ** -power`` (0: all 1; 1: fully balanced), scaled so that an
+    average training example keeps weight 1. A class absent from ``labels`` gets the largest
+    weight present (it is never used in the loss anyway)."""
+    counts = torch.bincount(torch.tensor([y for y in labels if y != IGNORE], dtype=torch.long),
+                            minlength=n_classes).double()
+    prior = counts / counts.sum().clamp(min=1)
+    weights = torch.where(prior > 0, prior.clamp(min=1e-12) ** -power, torch.zeros_like(prior))
+    weights = weights / (prior * weights).sum().clamp(min=1e-12)
+    weights = torch.where(prior > 0, weights, weights.max())
+    return weights.float()

@@ -25,7 +25,8 @@ from classifier.engine import Engine, Probabilities
 from classifier.frozen import cache_lower, forward_upper, freeze_lower
 from classifier.evaluate import reports_from_probs, selection_score, summary
 from classifier.lexical import LexicalConfig, LexicalModel
-from classifier.model import MultiTaskClassifier, task_loss
+from classifier.labels import LABELS
+from classifier.model import MultiTaskClassifier, balanced_weights, task_loss
 from classifier.precision import pick_device
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
@@ -52,6 +53,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     label_smoothing: float = 0.1
+    # Class weights prior^-class_balance in each task's loss (model.balanced_weights); 0: none.
+    class_balance: float = 0.0
     sentiment_weight: float = 1.0
     dropout: float = 0.1
     freeze_embeddings: bool = True  # word embeddings only: ~25% faster steps on CPU
@@ -74,6 +77,8 @@ class TrainConfig:
             raise ConfigError(f"--frozen-layers must be at least 0, got {self.frozen_layers}")
         if not 0 < self.lr < 1:
             raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
+        if not 0 <= self.class_balance <= 1:
+            raise ConfigError(f"class_balance must be in [0, 1], got {self.class_balance}")
         if not 0 <= self.lexical_weight < 1:
             raise ConfigError(f"--lexical-weight must be in [0, 1), got {self.lexical_weight}")
 
@@ -195,6 +200,9 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
     optimizer = torch.optim.AdamW(_param_groups(model, cfg))
     scheduler = _schedule(optimizer, total, int(total * cfg.warmup_ratio))
     weights = {"topic": 1.0, "sentiment": cfg.sentiment_weight}
+    class_weights = {task: balanced_weights([getattr(e, task) for e in data.train], len(LABELS[task]),
+                                            cfg.class_balance).to(device) if cfg.class_balance else None
+                     for task in ("topic", "sentiment")}
     # bf16 autocast trains on CUDA; on this CPU bf16 was many times slower (TRAINING.md).
     autocast = (partial(torch.autocast, "cuda", dtype=torch.bfloat16) if device.type == "cuda"
                 else nullcontext)
@@ -212,8 +220,9 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
                     t_logits, s_logits = forward_upper(model, [cached[i] for i in idx], cfg.frozen_layers)
                 else:
                     t_logits, s_logits = model(input_ids, mask)
-            loss = (weights["topic"] * task_loss(t_logits, topic, cfg.label_smoothing)
-                    + weights["sentiment"] * task_loss(s_logits, sentiment, cfg.label_smoothing))
+            loss = (weights["topic"] * task_loss(t_logits, topic, cfg.label_smoothing, class_weights["topic"])
+                    + weights["sentiment"] * task_loss(s_logits, sentiment, cfg.label_smoothing,
+                                                       class_weights["sentiment"]))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
