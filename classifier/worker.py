@@ -1,7 +1,8 @@
 """``finpulse classify``: the streaming inference worker.
 
 A consumer in group ``<prefix>-classifier`` on ``news.raw`` fills micro-batches (size, token
-budget, wait), tokenizes the next batch in a helper thread while the current one runs, and
+budget, wait). A helper thread tokenizes and classifies each batch while the main thread polls
+and decodes the next one and produces the previous one's results; the main thread
 produces one ``ClassifiedArticle`` per article to ``news.classified`` (keyed by article id).
 Undecodable or unclassifiable messages go to ``news.dlq`` with the reason. Offsets are committed
 only after every produce of the batch is acknowledged (at-least-once). The champion is polled
@@ -20,7 +21,7 @@ from kafka.errors import CommitFailedError, RebalanceInProgressError
 
 from classifier import registry
 from classifier.batching import Batch, BatchCollector, Limits
-from classifier.engine import Encoded, Engine, to_predictions
+from classifier.engine import Engine, Probabilities, to_predictions
 from classifier.swap import ChampionWatcher
 from finpulse import kafka as fk
 from finpulse.errors import RetryableError
@@ -36,7 +37,7 @@ STAGE = "classifier"
 class Prepared:
     batch: Batch
     engine: Engine
-    encoded: Future[Encoded] | None
+    probs: Future[Probabilities] | None  # tokenized and classified in the helper thread
 
 
 @dataclass
@@ -75,22 +76,26 @@ class Worker:
         self.collector = BatchCollector(consumer, Limits(m.max_batch_size, m.max_batch_tokens,
                                                          m.max_wait_ms / 1000, m.max_length))
         self.dead = fk.DeadLetterer(producer, self.topics.dlq, STAGE)
-        self.tokenizer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize")
+        # One helper thread: batches are classified in order, one at a time.
+        self.model_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
         self.stats = Stats()
         self.total = Stats()
 
     def prepare(self, batch: Batch) -> Prepared:
-        """Start tokenizing ``batch`` for the current engine in the helper thread."""
+        """Start tokenizing and classifying ``batch`` with the current engine in the helper
+        thread (the network releases the GIL, so the main thread's polling, decoding and
+        producing run meanwhile)."""
         texts = [article.content for _, article, _ in batch.items]
-        future = self.tokenizer_pool.submit(self.engine.encode, texts) if texts else None
-        return Prepared(batch, self.engine, future)
+        engine = self.engine
+        future = self.model_pool.submit(lambda: engine.run(engine.encode(texts))) if texts else None
+        return Prepared(batch, engine, future)
 
     def finish(self, prepared: Prepared) -> None:
         """Classify, produce, wait for the acks, then commit the batch's offsets."""
         batch, engine = prepared.batch, prepared.engine
         sends = []
-        if prepared.encoded is not None:
-            probs = engine.run(prepared.encoded.result())
+        if prepared.probs is not None:
+            probs = prepared.probs.result()
             now = time.perf_counter()
             latencies = [(now - received) * 1000 for _, _, received in batch.items]
             predictions = to_predictions(probs, engine.version, latencies)
@@ -145,7 +150,7 @@ class Worker:
             if pending is not None:
                 self.finish(pending)
         finally:
-            self.tokenizer_pool.shutdown(wait=False)
+            self.model_pool.shutdown(wait=False)
         return self.total
 
 
