@@ -1,9 +1,10 @@
 """``finpulse classify``: the streaming inference worker.
 
 A consumer in group ``<prefix>-classifier`` on ``news.raw`` fills micro-batches (size, token
-budget, wait). A helper thread tokenizes and classifies each batch while the main thread polls
-and decodes the next one and produces the previous one's results; the main thread
-produces one ``ClassifiedArticle`` per article to ``news.classified`` (keyed by article id).
+budget, wait). One helper thread tokenizes each batch and another classifies it, so the next
+batch is tokenized while the current one runs, and the main thread meanwhile polls and decodes
+the next batch and produces the previous one's results. The main thread produces one
+``ClassifiedArticle`` per article to ``news.classified`` (keyed by article id).
 Undecodable or unclassifiable messages go to ``news.dlq`` with the reason. Offsets are committed
 only after every produce of the batch is acknowledged (at-least-once). The champion is polled
 in the background and swapped in between two batches.
@@ -37,7 +38,7 @@ STAGE = "classifier"
 class Prepared:
     batch: Batch
     engine: Engine
-    probs: Future[Probabilities] | None  # tokenized and classified in the helper thread
+    probs: Future[Probabilities] | None  # tokenized and classified in the helper threads
 
 
 @dataclass
@@ -76,19 +77,22 @@ class Worker:
         self.collector = BatchCollector(consumer, Limits(m.max_batch_size, m.max_batch_tokens,
                                                          m.max_wait_ms / 1000, m.max_length))
         self.dead = fk.DeadLetterer(producer, self.topics.dlq, STAGE)
-        # One helper thread: batches are classified in order, one at a time.
+        # One thread each: batches are tokenized, and classified, in order and one at a time.
+        self.tokenizer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize")
         self.model_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
         self.stats = Stats()
         self.total = Stats()
 
     def prepare(self, batch: Batch) -> Prepared:
-        """Start tokenizing and classifying ``batch`` with the current engine in the helper
-        thread (the network releases the GIL, so the main thread's polling, decoding and
-        producing run meanwhile)."""
+        """Start tokenizing, then classifying, ``batch`` with the current engine in the helper
+        threads (the tokenizer and the network release the GIL, so the main thread's polling,
+        decoding and producing run meanwhile)."""
         texts = [article.content for _, article, _ in batch.items]
+        if not texts:
+            return Prepared(batch, self.engine, None)
         engine = self.engine
-        future = self.model_pool.submit(lambda: engine.run(engine.encode(texts))) if texts else None
-        return Prepared(batch, engine, future)
+        encoded = self.tokenizer_pool.submit(engine.encode, texts)
+        return Prepared(batch, engine, self.model_pool.submit(lambda: engine.run(encoded.result())))
 
     def finish(self, prepared: Prepared) -> None:
         """Classify, produce, wait for the acks, then commit the batch's offsets."""
@@ -150,6 +154,7 @@ class Worker:
             if pending is not None:
                 self.finish(pending)
         finally:
+            self.tokenizer_pool.shutdown(wait=False)
             self.model_pool.shutdown(wait=False)
         return self.total
 
