@@ -191,7 +191,7 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
     if cfg.frozen_layers:
         freeze_lower(model, cfg.frozen_layers)
         t0 = time.perf_counter()
-        cached = cache_lower(model, ids, cfg.frozen_layers, device)
+        cached = cache_lower(model, ids, cfg.frozen_layers, device, progress=progress)
         log.info("cached the lowest %d layers' output for %d texts in %.1fs",
                  cfg.frozen_layers, len(ids), time.perf_counter() - t0)
     rng = random.Random(cfg.seed)
