@@ -48,8 +48,6 @@ def main() -> int:
     from classifier import train as trainer
     from classifier.base import resolve_base
     from classifier.data import load_seed
-    from classifier.lexical import LexicalConfig, LexicalModel
-    from classifier.model import MultiTaskClassifier
     from classifier.precision import pick_device
     from finpulse.settings import Settings
 
@@ -67,8 +65,7 @@ def main() -> int:
     data = load_seed(base_cfg.data, seed=base_cfg.seed, dev_fraction=base_cfg.dev_fraction, limit=args.limit)
     tokenizer = AutoTokenizer.from_pretrained(base.location)
     t0 = time.perf_counter()
-    labels = {"topic": [e.topic for e in data.train], "sentiment": [e.sentiment for e in data.train]}
-    lexical = LexicalModel.fit([e.text for e in data.train], labels, LexicalConfig(seed=base_cfg.seed))
+    lexical = trainer.fit_lexical(data, replace(base_cfg, lexical_weight=0.5))  # weight set per recipe
     print(f"device {device}, {len(data.train)} train / {len(data.dev)} dev rows, base {base.name}; "
           f"lexical part fitted in {time.perf_counter() - t0:.1f}s", flush=True)
     out = args.out.open("a", encoding="utf-8") if args.out else None
@@ -78,13 +75,9 @@ def main() -> int:
             print(f"deadline reached: skipping {given}", flush=True)
             continue
         trainer._set_seed(cfg.seed)
-        model = MultiTaskClassifier.from_base(base.location, dropout=cfg.dropout)
-        if cfg.freeze_embeddings:
-            model.encoder.get_input_embeddings().weight.requires_grad_(False)
-        lex = LexicalModel(replace(lexical.config, weight=cfg.lexical_weight), lexical.idf, lexical.coef,
-                           lexical.intercept) if cfg.lexical_weight > 0 else None
-        model.lexical = lex
-        metrics = trainer._fit(model, tokenizer, data, cfg, False, device, lexical=lex)
+        model = trainer.new_model(base.location, cfg)
+        lexical_part = lexical.with_weight(cfg.lexical_weight) if cfg.lexical_weight > 0 else None
+        metrics = trainer._fit(model, tokenizer, data, cfg, False, device, lexical=lexical_part)
         line = {"recipe": given, "best_epoch": metrics["best_epoch"], "dev": metrics["summary"],
                 "train_seconds": metrics["train_seconds"],
                 "epochs": [{"epoch": h["epoch"], "loss": round(h["train_loss"], 4), "dev": h["dev"],

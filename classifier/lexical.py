@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +87,10 @@ class LexicalModel:
             p = 1.0 / (1.0 + np.exp(-scores))
             out[task] = (p / np.maximum(p.sum(1, keepdims=True), 1e-12)).astype(np.float32)
         return out
+
+    def with_weight(self, weight: float) -> "LexicalModel":
+        """The same fitted part, mixed in with another weight (the arrays are shared)."""
+        return type(self)(replace(self.config, weight=weight), self.idf, self.coef, self.intercept)
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: dict[str, Sequence[int]],

@@ -130,16 +130,13 @@ def evaluate_slices(engine, labelset: LabelSet) -> dict[str, dict]:  # noqa: ANN
 def _fit(settings: Settings, model, tokenizer, labelset: LabelSet, sources, train_cfg, progress: bool) -> dict:  # noqa: ANN001
     """Fine-tune (on the settings' device); the best epoch is chosen on the seed dev split
     (the analyst hold-out is kept for the decision alone)."""
-    import torch
-
     from classifier import train as trainer
     from classifier.data import Dataset
-    from classifier.precision import pick_device
 
     trainer._set_seed(train_cfg.seed)
     selection = labelset.eval_slices[SEED_DEV] or labelset.eval_all
     return trainer._fit(model, tokenizer, Dataset(labelset.train, selection, sources), train_cfg, progress,
-                        torch.device(pick_device(settings.model.device)))
+                        trainer.training_device(settings))
 
 
 def _gate(settings: Settings, cfg: RetrainConfig, before: dict, after: dict) -> Decision:

@@ -130,16 +130,21 @@ def _schedule(optimizer: torch.optim.Optimizer, total: int, warmup: int):  # noq
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _batch_tensors(ids: list[list[int]], examples: list[Example], idx: list[int], pad_id: int):  # noqa: ANN202
+def _batch_inputs(ids: list[list[int]], idx: list[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded token ids and attention mask of the batch ``idx``."""
     width = max(len(ids[i]) for i in idx)
     input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(idx), width), dtype=torch.long)
     for j, i in enumerate(idx):
         input_ids[j, : len(ids[i])] = torch.tensor(ids[i])
         mask[j, : len(ids[i])] = 1
-    topic = torch.tensor([examples[i].topic for i in idx])
-    sentiment = torch.tensor([examples[i].sentiment for i in idx])
-    return input_ids, mask, topic, sentiment
+    return input_ids, mask
+
+
+def _batch_labels(examples: list[Example], idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(topic, sentiment) label ids of the batch ``idx`` (``IGNORE`` where missing)."""
+    return (torch.tensor([examples[i].topic for i in idx]),
+            torch.tensor([examples[i].sentiment for i in idx]))
 
 
 def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: TrainConfig,  # noqa: ANN001
@@ -164,13 +169,27 @@ def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: Tr
     return reports
 
 
-def _fit_lexical(model: MultiTaskClassifier, data: Dataset, cfg: TrainConfig) -> None:
+def fit_lexical(data: Dataset, cfg: TrainConfig) -> LexicalModel | None:
+    """The n-gram part fitted on ``data.train`` (None when ``cfg.lexical_weight`` is 0)."""
     if cfg.lexical_weight <= 0:
-        model.lexical = None
-        return
+        return None
     labels = {"topic": [e.topic for e in data.train], "sentiment": [e.sentiment for e in data.train]}
-    model.lexical = LexicalModel.fit([e.text for e in data.train], labels,
-                                     LexicalConfig(weight=cfg.lexical_weight, seed=cfg.seed))
+    return LexicalModel.fit([e.text for e in data.train], labels,
+                            LexicalConfig(weight=cfg.lexical_weight, seed=cfg.seed))
+
+
+def new_model(location: str, cfg: TrainConfig) -> MultiTaskClassifier:
+    """A fresh model on the base encoder at ``location``, with the recipe's dropout and, if
+    it says so, frozen word embeddings."""
+    model = MultiTaskClassifier.from_base(location, dropout=cfg.dropout)
+    if cfg.freeze_embeddings:
+        model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    return model
+
+
+def training_device(settings: Settings) -> torch.device:
+    """Where ``finpulse train`` and ``finpulse retrain`` run: ``model.device`` resolved."""
+    return torch.device(pick_device(settings.model.device))
 
 
 def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # noqa: ANN001
@@ -181,10 +200,7 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
     once for all its runs); by default it is fitted here."""
     from tqdm.auto import tqdm
 
-    if lexical is not None:
-        model.lexical = lexical
-    else:
-        _fit_lexical(model, data, cfg)
+    model.lexical = lexical if lexical is not None else fit_lexical(data, cfg)
     model.to(device)
     ids = tokenizer([e.text for e in data.train], truncation=True, max_length=cfg.max_length)["input_ids"]
     cached = None
@@ -213,12 +229,12 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
     for epoch in range(1, cfg.epochs + 1):
         epoch_losses = []
         for idx in length_grouped_batches([len(x) for x in ids], cfg.batch_size, rng):
-            input_ids, mask, topic, sentiment = (
-                t.to(device) for t in _batch_tensors(ids, data.train, idx, tokenizer.pad_token_id or 0))
+            topic, sentiment = (t.to(device) for t in _batch_labels(data.train, idx))
             with autocast():
                 if cached is not None:
                     t_logits, s_logits = forward_upper(model, [cached[i] for i in idx], cfg.frozen_layers)
                 else:
+                    input_ids, mask = (t.to(device) for t in _batch_inputs(ids, idx, tokenizer.pad_token_id or 0))
                     t_logits, s_logits = model(input_ids, mask)
             loss = (weights["topic"] * task_loss(t_logits, topic, cfg.label_smoothing, class_weights["topic"])
                     + weights["sentiment"] * task_loss(s_logits, sentiment, cfg.label_smoothing,
@@ -272,10 +288,8 @@ def train(settings: Settings, cfg: TrainConfig | None = None, *, progress: bool 
     base = resolve_base(cfg.base)
     data = load_seed(cfg.data, seed=cfg.seed, dev_fraction=cfg.dev_fraction, limit=cfg.limit)
     tokenizer = AutoTokenizer.from_pretrained(base.location)
-    model = MultiTaskClassifier.from_base(base.location, dropout=cfg.dropout)
-    if cfg.freeze_embeddings:
-        model.encoder.get_input_embeddings().weight.requires_grad_(False)
-    device = torch.device(pick_device(settings.model.device))
+    model = new_model(base.location, cfg)
+    device = training_device(settings)
     log.info("training on %d examples (dev %d) from %s, base %s, on %s", len(data.train), len(data.dev),
              cfg.data, base.name, device)
     metrics = _fit(model, tokenizer, data, cfg, progress, device)
