@@ -33,7 +33,7 @@ def main() -> int:
 
     settings = Settings.load()
     info = registry.resolve(settings, args.model)
-    texts = [e.text for e in load_seed(settings.model.seed_data, seed=13, dev_fraction=0.1).dev[: args.n]]
+    texts = [e.text for e in load_seed(settings.model.seed_data).dev[: args.n]]
     print(f"model {info.version}, {len(texts)} dev texts, max_length {args.max_length}")
     for path in args.paths.split(","):
         runtime, precision = path.split(":")
