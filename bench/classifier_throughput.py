@@ -52,7 +52,8 @@ def naive_rate(folder: Path, texts: list[str], max_length: int, device: str = "c
     start = time.perf_counter()
     with torch.inference_mode():
         for text in texts:
-            hidden = np.asarray(pipe(text)[0])  # [tokens, hidden]
+            # The version's own text preparation (links to one word piece) is part of the model.
+            hidden = np.asarray(pipe(model.textprep(text))[0])  # [tokens, hidden]
             pooled = hidden.mean(0)
             for w, b in heads:
                 (w @ pooled + b).argmax()

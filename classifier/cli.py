@@ -29,6 +29,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="share of the n-gram part in the probabilities, 0 = encoder only (default 0.5)")
     train.add_argument("--frozen-layers", type=int,
                        help="freeze and cache the embeddings and this many lowest layers (default 3; 0 trains all)")
+    train.add_argument("--strip-urls", action=argparse.BooleanOptionalAction, default=None,
+                       help="replace links with one word piece before the encoder reads a text (default: on)")
     train.add_argument("--limit", type=int, help="train on a sample of N rows (for tests)")
     train.add_argument("--promote", action=argparse.BooleanOptionalAction, default=None,
                        help="make it champion (default: only when there is none)")
@@ -74,7 +76,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
     given = {k: getattr(args, k) for k in ("base", "data", "epochs", "max_length", "batch_size",
                                            "lr", "seed", "limit", "promote", "lexical_weight",
-                                           "frozen_layers")}
+                                           "frozen_layers", "strip_urls")}
     upgrade(settings.database)
     train(settings, replace(TrainConfig(), **{k: v for k, v in given.items() if v is not None}))
     return 0

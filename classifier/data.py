@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classifier.labels import IGNORE, LABELS
+from classifier.textprep import dedup_key
 from finpulse.errors import ConfigError
 
 SEED_FILES = {"sentiment": "sentiment_train.csv", "topic": "topic_train.csv"}
@@ -139,18 +140,27 @@ def seed_files(data: str) -> dict[str, Path]:
 def stratified_split(
     examples: list[Example], dev_fraction: float, seed: int
 ) -> tuple[list[Example], list[Example]]:
-    """Split every (task, label) stratum with the same fraction; deterministic for a seed."""
-    strata: dict[tuple[str, int], list[Example]] = defaultdict(list)
+    """Split every (task, label) stratum with the same fraction; deterministic for a seed.
+
+    Examples whose texts share a ``dedup_key`` (the same headline with another link, or in
+    another case) stay on one side, so dev never scores a story the model trained on."""
+    groups: dict[str, list[Example]] = {}
     for ex in examples:
-        strata[ex.stratum()].append(ex)
+        groups.setdefault(dedup_key(ex.text), []).append(ex)
+    strata: dict[tuple[str, int], list[list[Example]]] = defaultdict(list)
+    for group in groups.values():
+        strata[group[0].stratum()].append(group)
     rng = random.Random(seed)
     train, dev = [], []
     for key in sorted(strata):
-        group = strata[key][:]
-        rng.shuffle(group)
-        n_dev = round(len(group) * dev_fraction) if len(group) > 1 else 0
-        dev.extend(group[:n_dev])
-        train.extend(group[n_dev:])
+        dev_before = len(dev)
+        bucket = strata[key][:]
+        rng.shuffle(bucket)
+        size = sum(len(g) for g in bucket)
+        n_dev = round(size * dev_fraction) if size > 1 else 0
+        for group in bucket:
+            side = dev if len(dev) - dev_before < n_dev else train
+            side.extend(group)
     rng.shuffle(train)
     rng.shuffle(dev)
     return train, dev

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from classifier.precision import prepare_model
+from classifier.textprep import TextPrep
 from finpulse.schemas import SENTIMENTS, TOPICS, Prediction, utcnow
 
 # Characters kept before tokenizing: far more than max_length tokens ever need, so a huge
@@ -126,13 +127,14 @@ class Engine:
         self.precision = precision
         self.runtime = runtime
         self.lexical = getattr(model, "lexical", None)
+        self.textprep = getattr(model, "textprep", None) or TextPrep()
         self.runner: Runner = runner or TorchRunner(model, precision, self.device)
         self.pad_id = tokenizer.pad_token_id or 0
 
     def encode(self, texts: Sequence[str]) -> Encoded:
         cap = self.max_length * CHARS_PER_TOKEN_CAP
         out = self.tokenizer(
-            [t[:cap] for t in texts], truncation=True, max_length=self.max_length,
+            [self.textprep(t[:cap]) for t in texts], truncation=True, max_length=self.max_length,
             padding=False, return_attention_mask=False, return_token_type_ids=False,
         )
         return Encoded(list(out["input_ids"]), list(texts) if self.lexical is not None else None)

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from classifier.labels import IGNORE, LABELS
 from classifier.lexical import LexicalModel
+from classifier.textprep import TextPrep
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -32,6 +33,8 @@ class MultiTaskClassifier(nn.Module):
         # The optional n-gram part (classifier.lexical), mixed in by the Engine; not a module:
         # it has no torch weights and is fitted apart from the encoder.
         self.lexical = None
+        # What the encoder reads (classifier.textprep): applied by the Engine and in training.
+        self.textprep = TextPrep()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.topic_head = nn.Linear(hidden_size, len(LABELS["topic"]))
@@ -59,6 +62,7 @@ class MultiTaskClassifier(nn.Module):
         model = cls(encoder, config.hidden_size)
         model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
         model.lexical = LexicalModel.load(folder)
+        model.textprep = TextPrep.load(folder)
         return model.eval()
 
     def save(self, folder: Path) -> None:
@@ -67,6 +71,7 @@ class MultiTaskClassifier(nn.Module):
         self.encoder.config.save_pretrained(str(folder))
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
         save_file(state, str(folder / WEIGHTS_FILE))
+        self.textprep.save(folder)
         if self.lexical is not None:
             self.lexical.save(folder)
 

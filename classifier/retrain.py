@@ -34,7 +34,7 @@ from finpulse.settings import Settings
 log = logging.getLogger(__name__)
 TRAIN_KEYS = ("max_length", "batch_size", "lr", "head_lr_mult", "layer_decay", "weight_decay",
               "warmup_ratio", "label_smoothing", "sentiment_weight", "dropout", "dev_fraction", "seed",
-              "freeze_embeddings", "frozen_layers", "class_balance")
+              "freeze_embeddings", "frozen_layers", "class_balance", "strip_urls")
 
 
 @dataclass(frozen=True)
@@ -92,22 +92,24 @@ def _train_config(settings: Settings, cfg: RetrainConfig, champion: registry.Ver
     return train_cfg
 
 
-def _start_model(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo, dropout: float):  # noqa: ANN202
-    """(model, tokenizer, base model manifest entry) to fine-tune."""
+def _start_model(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo, train_cfg):  # noqa: ANN001, ANN202
+    """(model, tokenizer, base model manifest entry) to fine-tune. From the champion, the model
+    keeps the champion's text preparation (its weights were trained on it); from the base, it
+    takes the recipe's."""
     from transformers import AutoTokenizer
 
+    from classifier import train as trainer
     from classifier.base import resolve_base
     from classifier.model import MultiTaskClassifier
 
     if cfg.start == "champion":
         base = registry.read_meta(champion.folder).get("manifest", {}).get("base_model", {})
         model = MultiTaskClassifier.from_folder(champion.folder)
-        model.dropout.p = dropout
+        model.dropout.p = train_cfg.dropout
         return model, AutoTokenizer.from_pretrained(str(champion.folder)), dict(base)
     ref = resolve_base(settings.model.base_model)
     base = {"name": ref.name, "location": ref.location, "upstream": ref.upstream, "licence": ref.licence}
-    return (MultiTaskClassifier.from_base(ref.location, dropout=dropout),
-            AutoTokenizer.from_pretrained(ref.location), base)
+    return (trainer.new_model(ref.location, train_cfg), AutoTokenizer.from_pretrained(ref.location), base)
 
 
 def _engine(model, tokenizer, version: str, max_length: int):  # noqa: ANN001, ANN202
@@ -230,7 +232,7 @@ def _challenge(settings: Settings, cfg: RetrainConfig, progress: bool) -> _Chall
     before = evaluate_slices(_engine(MultiTaskClassifier.from_folder(champion.folder),
                                      AutoTokenizer.from_pretrained(str(champion.folder)),
                                      champion.version, train_cfg.max_length), labelset)
-    model, tokenizer, base = _start_model(settings, cfg, champion, train_cfg.dropout)
+    model, tokenizer, base = _start_model(settings, cfg, champion, train_cfg)
     metrics = _fit(settings, model, tokenizer, labelset, dataset.sources, train_cfg, progress)
     version = registry.new_version_id()
     after = evaluate_slices(_engine(model, tokenizer, version, train_cfg.max_length), labelset)

@@ -28,6 +28,7 @@ from classifier.lexical import LexicalConfig, LexicalModel
 from classifier.labels import LABELS
 from classifier.model import MultiTaskClassifier, balanced_weights, task_loss
 from classifier.precision import pick_device
+from classifier.textprep import DEFAULT_URL_MARKER, TextPrep
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
 
@@ -63,6 +64,9 @@ class TrainConfig:
     frozen_layers: int = 3
     # The share of the n-gram part (classifier.lexical) in the probabilities; 0: encoder only.
     lexical_weight: float = 0.5
+    # Replace every link with one word piece before the encoder reads a text (classifier.textprep):
+    # a third fewer tokens on the seed data, so cheaper training and serving.
+    strip_urls: bool = True
     seed: int = 13
     limit: int | None = None
     dev_fraction: float = 0.1
@@ -179,8 +183,15 @@ def fit_lexical(data: Dataset, cfg: TrainConfig) -> LexicalModel | None:
 
 
 def new_model(location: str, cfg: TrainConfig) -> MultiTaskClassifier:
-    """A fresh model on the base encoder at ``location``, with the recipe's dropout."""
-    return MultiTaskClassifier.from_base(location, dropout=cfg.dropout)
+    """A fresh model on the base encoder at ``location``, with the recipe's dropout and text
+    preparation."""
+    model = MultiTaskClassifier.from_base(location, dropout=cfg.dropout)
+    model.textprep = textprep_for(cfg)
+    return model
+
+
+def textprep_for(cfg: TrainConfig) -> TextPrep:
+    return TextPrep(url_marker=DEFAULT_URL_MARKER if cfg.strip_urls else None)
 
 
 def training_device(settings: Settings) -> torch.device:
@@ -200,7 +211,8 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
     if cfg.freeze_embeddings:  # here, so that retraining follows the recipe as training does
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
     model.to(device)
-    ids = tokenizer([e.text for e in data.train], truncation=True, max_length=cfg.max_length)["input_ids"]
+    ids = tokenizer([model.textprep(e.text) for e in data.train], truncation=True,
+                    max_length=cfg.max_length)["input_ids"]
     cached = None
     if cfg.frozen_layers:
         freeze_lower(model, cfg.frozen_layers)

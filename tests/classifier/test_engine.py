@@ -75,3 +75,16 @@ def test_int8_and_bf16_paths_give_valid_probabilities(tiny_model: Path) -> None:
     for precision in ("int8", "bf16"):
         probs = _engine(tiny_model, precision=precision).run(_engine(tiny_model).encode(TEXTS))
         assert torch.allclose(torch.tensor(probs.topic.sum(1)), torch.ones(len(TEXTS)), atol=1e-3)
+
+
+@pytest.mark.slow
+def test_the_encoder_reads_links_as_one_word_piece_and_the_lexical_part_reads_raw_text(tiny_model: Path) -> None:
+    engine = _engine(tiny_model)
+    assert engine.textprep.url_marker == "http"  # the default recipe's preparation, reloaded
+    raw = "Fed holds rates https://t.co/W2mMm5MIVH"
+    encoded = engine.encode([raw])
+    assert encoded.ids == engine.encode(["Fed holds rates http"]).ids
+    assert encoded.texts == [raw]
+    unprepared = _engine(tiny_model)
+    unprepared.textprep = type(engine.textprep)()  # as a version trained before text preparation
+    assert len(unprepared.encode([raw]).ids[0]) > len(encoded.ids[0]) + 5

@@ -20,7 +20,7 @@ def test_tiny_training_registers_a_champion_with_a_complete_folder(tiny_run) -> 
     folder = settings.model.registry_dir / version
     for name in ("model.safetensors", "config.json", "tokenizer.json", "labels.json",
                  "training_args.json", "metrics.json", "manifest.json", "lexical.safetensors",
-                 "lexical.json"):
+                 "lexical.json", "textprep.json"):
         assert (folder / name).is_file(), name
     meta = registry.read_meta(folder)
     assert meta["labels"]["topic"]["19"] == TOPICS[19]
