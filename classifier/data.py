@@ -153,14 +153,17 @@ def stratified_split(
     rng = random.Random(seed)
     train, dev = [], []
     for key in sorted(strata):
-        dev_before = len(dev)
         bucket = strata[key][:]
         rng.shuffle(bucket)
         size = sum(len(g) for g in bucket)
         n_dev = round(size * dev_fraction) if size > 1 else 0
+        taken = 0
         for group in bucket:
-            side = dev if len(dev) - dev_before < n_dev else train
-            side.extend(group)
+            if taken < n_dev:
+                dev.extend(group)
+                taken += len(group)
+            else:
+                train.extend(group)
     rng.shuffle(train)
     rng.shuffle(dev)
     return train, dev

@@ -127,7 +127,7 @@ class Engine:
         self.precision = precision
         self.runtime = runtime
         self.lexical = getattr(model, "lexical", None)
-        self.textprep = getattr(model, "textprep", None) or TextPrep()
+        self.textprep = getattr(model, "textprep", TextPrep())
         self.runner: Runner = runner or TorchRunner(model, precision, self.device)
         self.pad_id = tokenizer.pad_token_id or 0
 

@@ -34,9 +34,7 @@ class TextPrep:
     url_marker: str | None = None
 
     def __call__(self, text: str) -> str:
-        if self.url_marker is None or "://" not in text and "www." not in text.lower():
-            return text
-        return URL.sub(self.url_marker, text)
+        return text if self.url_marker is None else URL.sub(self.url_marker, text)
 
     def save(self, folder: Path) -> None:
         (folder / TEXTPREP_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
