@@ -34,7 +34,7 @@ from finpulse.settings import Settings
 log = logging.getLogger(__name__)
 TRAIN_KEYS = ("max_length", "batch_size", "lr", "head_lr_mult", "layer_decay", "weight_decay",
               "warmup_ratio", "label_smoothing", "sentiment_weight", "dropout", "dev_fraction", "seed",
-              "freeze_embeddings", "frozen_layers", "class_balance", "strip_urls")
+              "freeze_embeddings", "frozen_layers", "class_balance")
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,14 @@ class RetrainResult:
 
 def _train_config(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo):  # noqa: ANN202
     """The champion's recipe (its training_args.json) with this run's overrides."""
+    from classifier.textprep import TextPrep
     from classifier.train import TrainConfig
 
     recipe = registry.read_meta(champion.folder).get("training_args", {})
     given = {k: recipe[k] for k in TRAIN_KEYS if k in recipe}
+    # The champion's text preparation is its textprep.json (older versions have none and keep
+    # links), not a recipe key: a retrain records, and from the base follows, what it really is.
+    given["strip_urls"] = TextPrep.load(champion.folder).url_marker is not None
     overrides = {"epochs": cfg.epochs, "limit": cfg.limit, "lr": cfg.lr, "max_length": cfg.max_length,
                  "data": cfg.data or settings.model.seed_data, "base": settings.model.base_model}
     train_cfg = replace(TrainConfig(), **given, **{k: v for k, v in overrides.items() if v is not None})
