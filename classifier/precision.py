@@ -48,10 +48,11 @@ def pick_precision(precision: str, device: str) -> str:
     return precision
 
 
-# Measured on the dev split (TRAINING.md, "Inference precision" and "Fourth session"): int8 is
-# 1.3-1.6x faster but lost more than the 0.5 accuracy points allowed on each default model so
-# far (0.53 topic points on the current one), and its labels depend on the batch; bf16 autocast
-# is many times slower than fp32 on these AVX2 CPUs. So auto = fp32; int8 is an explicit choice.
+# Measured on the dev split (TRAINING.md, "Inference precision", "Fourth session" and "Fifth
+# session"): ONNX int8, with the lowest two layers kept in fp32, is ~1.25x faster and within 0.5
+# accuracy points of fp32 on the default model, but its labels depend on the batch (dynamic
+# quantisation scales activations per batch); bf16 autocast is many times slower than fp32 on
+# these AVX2 CPUs. So auto = fp32; int8 is an explicit choice.
 AUTO_CPU_PRECISION = "fp32"
 # Measured on an H200 (TRAINING.md, "GPU"): the network ran 4-5x faster in fp32 than with the
 # model cast to bf16 or fp16 (14,074 against 2,560 / 2,388 texts/s in batches of 64). MiniLM is

@@ -11,7 +11,7 @@ import pytest
 
 from classifier.engine import Engine
 from classifier.model import MultiTaskClassifier
-from classifier.onnx_runtime import OrtRunner, ensure_onnx
+from classifier.onnx_runtime import OrtRunner, ensure_onnx, file_name
 from classifier.precision import pick_runtime
 from finpulse.errors import ConfigError
 
@@ -68,7 +68,7 @@ def test_the_export_is_cached_and_int8_gives_distributions(version_copy: Path) -
     level = logging.getLogger().level
     _, int8 = _engines(version_copy, "int8")
     assert logging.getLogger().level == level  # quantising left the process's logging alone
-    assert (version_copy / "onnx" / "model.int8.onnx").stat().st_size < first.stat().st_size / 2
+    assert (version_copy / "onnx" / file_name("int8")).stat().st_size < first.stat().st_size / 2
     probs = int8.run(int8.encode(TEXTS))
     assert np.allclose(probs.topic.sum(1), 1, atol=1e-3) and np.allclose(probs.sentiment.sum(1), 1, atol=1e-3)
     with pytest.raises(ValueError, match="precision"):
