@@ -27,6 +27,11 @@ def test_tiny_training_registers_a_champion_with_a_complete_folder(tiny_run) -> 
     assert meta["training_args"]["limit"] == 160
     assert meta["manifest"]["base_model"]["licence"] == "apache-2.0"
     assert {f["task"] for f in meta["manifest"]["data"]["files"]} == {"topic", "sentiment"}
+    # The default recipe distils from the shipped soft labels, on every topic-only training text.
+    distillation = meta["manifest"]["distillation"]
+    assert distillation["path"].endswith("mpnet-sentiment.json.gz") and len(distillation["sha256"]) == 64
+    assert distillation["texts_with_targets"] == meta["manifest"]["data"]["train"]["rows"] - \
+        meta["manifest"]["data"]["train"]["sentiment"] > 0
     history = meta["metrics"]["history"]
     assert len(history) == 2 and meta["metrics"]["best_epoch"] in (1, 2)
     curve = meta["metrics"]["loss_curve"]

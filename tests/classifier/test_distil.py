@@ -1,0 +1,129 @@
+"""Soft labels from a teacher: the file, the leak guard, which rows get targets, and the loss."""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from classifier.data import Example
+from classifier.distil import PACKAGED, SoftLabels, distil_loss, soft_targets, text_key
+from classifier.labels import IGNORE
+from finpulse.errors import ConfigError
+
+TAUGHT = Example("Stocks slump as yields jump https://t.co/AbC123", sentiment=0)
+UNLABELLED = Example("Fed minutes due at 2pm https://t.co/xyz", topic=7)
+OTHER = Example("Copper rallies on China stimulus", topic=3)
+
+
+def _labels(tmp_path: Path) -> Path:
+    soft = SoftLabels(teacher={"base": {"name": "teacher"}}, taught_on=frozenset({text_key(TAUGHT.text)}),
+                      sentiment={text_key(UNLABELLED.text): [0.1, 0.2, 0.7],
+                                 text_key(TAUGHT.text): [0.8, 0.1, 0.1]})
+    return soft.save(tmp_path / "soft.json.gz")
+
+
+def test_a_file_round_trips_and_the_same_labels_give_the_same_bytes(tmp_path: Path) -> None:
+    path = _labels(tmp_path)
+    again = SoftLabels.load(path)
+    assert again.sentiment[text_key(UNLABELLED.text)] == [0.1, 0.2, 0.7]
+    assert again.taught_on == {text_key(TAUGHT.text)}
+    first = path.read_bytes()
+    again.save(path)
+    assert path.read_bytes() == first and again.sha256() == SoftLabels.load(path).sha256()
+
+
+def test_targets_go_to_unlabelled_texts_and_their_twins_only(tmp_path: Path) -> None:
+    soft = SoftLabels.load(_labels(tmp_path))
+    twin = Example("FED MINUTES due at 2pm https://t.co/other", topic=7)  # another link, capitals
+    got = soft.targets([UNLABELLED, TAUGHT, OTHER, twin])
+    assert got[0].tolist() == pytest.approx([0.1, 0.2, 0.7])
+    assert torch.isnan(got[1]).all(), "a text with its own sentiment label keeps the hard label"
+    assert torch.isnan(got[2]).all(), "a text the teacher did not label gets nothing"
+    assert got[3].tolist() == pytest.approx([0.1, 0.2, 0.7])
+
+
+def test_a_teacher_that_saw_a_dev_text_is_refused_by_path_and_skipped_when_packaged(tmp_path: Path) -> None:
+    path = _labels(tmp_path)
+    with pytest.raises(ConfigError, match=r"soft\.json\.gz.*trained on 1 of the 2 dev texts"):
+        soft_targets(str(path), [UNLABELLED], [TAUGHT, OTHER])
+    targets, record = soft_targets(str(path), [UNLABELLED, OTHER], [Example("unseen", sentiment=2)])
+    assert record["texts_with_targets"] == 1 and record["sha256"] and targets.shape == (2, 3)
+    assert soft_targets(None, [UNLABELLED], []) == (None, {})
+    assert soft_targets("none", [UNLABELLED], []) == (None, {})
+
+
+@pytest.mark.skipif(not PACKAGED.is_file(), reason="no packaged soft labels")
+def test_the_packaged_file_serves_its_split_and_is_skipped_on_another(caplog: pytest.LogCaptureFixture) -> None:
+    from classifier.data import load_seed
+    from finpulse.settings import ModelSettings
+
+    seed_data = ModelSettings().seed_data
+    same = load_seed(seed_data, seed=13, dev_fraction=0.1)
+    targets, record = soft_targets("packaged", same.train, same.dev)
+    unlabelled = sum(e.sentiment == IGNORE for e in same.train)
+    assert record["texts_with_targets"] == unlabelled == int(torch.isfinite(targets).all(-1).sum())
+    other = load_seed(seed_data, seed=7, dev_fraction=0.1)  # its dev holds texts the teacher trained on
+    targets, record = soft_targets("packaged", other.train, other.dev)
+    assert targets is None and "the teacher trained on" in record["skipped"]
+    assert "training without them" in caplog.text
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such file"),
+    (b"not gzip", "not a gzipped JSON file"),
+    (gzip.compress(b'{"format": "other"}'), "format is 'other'"),
+    (gzip.compress(b'{"format": "finpulse-soft-labels/1", "sentiment": {"k": [1, 0]}}'), "entry 'k' is not 3"),
+])
+def test_a_bad_file_is_refused_with_its_name_and_the_reason(tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "bad.json.gz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=rf"bad\.json\.gz.*{message}"):
+        SoftLabels.load(path)
+
+
+def test_the_loss_is_cross_entropy_against_the_teacher_on_rows_without_a_hard_label() -> None:
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 3.0], [1.0, 1.0, 1.0]], requires_grad=True)
+    soft = torch.tensor([[0.5, 0.25, 0.25], [math.nan] * 3, [0.2, 0.2, 0.6]])
+    hard = torch.tensor([IGNORE, IGNORE, 1])  # row 1 has no target, row 2 has its own label
+    loss = distil_loss(logits, soft, hard)
+    expected = -(soft[0] * torch.log_softmax(logits[0], -1)).sum()
+    assert loss.item() == pytest.approx(expected.item())
+    loss.backward()
+    assert logits.grad[1].abs().sum() == 0 and logits.grad[2].abs().sum() == 0 and logits.grad[0].abs().sum() > 0
+    assert distil_loss(logits, soft, torch.tensor([0, 1, 2])) is None
+
+
+@pytest.mark.slow
+def test_a_teacher_run_writes_labels_a_student_trains_on(tmp_path: Path, model_settings) -> None:  # noqa: ANN001
+    """``finpulse teacher`` on a small sample (the packaged MiniLM stands in for a larger
+    encoder), then ``finpulse train --soft-labels`` on the same split records the distillation."""
+    from classifier import registry
+    from classifier.data import load_seed
+    from classifier.train import TrainConfig, train
+    from tests.classifier.test_cli import finpulse
+    from tests.conftest import write_settings_file
+
+    settings = model_settings()
+    config = write_settings_file(settings, tmp_path / "finpulse.yaml")
+    out = tmp_path / "teacher.json.gz"
+    done = finpulse(config, "teacher", "--base", settings.model.base_model, "--out", str(out),
+                    "--limit", "160", "--epochs", "1")
+    assert done.returncode == 0, done.stderr
+    soft = SoftLabels.load(out)
+    sample = load_seed(settings.model.seed_data, seed=13, dev_fraction=0.1, limit=160)
+    assert soft.taught_on == {text_key(e.text) for e in sample.train if e.sentiment != IGNORE}
+    assert set(soft.sentiment) == {text_key(e.text) for e in sample.train}
+    assert all(sum(p) == pytest.approx(1, abs=1e-3) for p in soft.sentiment.values())
+    assert set(soft.teacher["dev"]) == {"sentiment_accuracy", "sentiment_macro_f1"}
+
+    version = train(settings, TrainConfig(limit=160, epochs=1, max_length=32, batch_size=16,
+                                          soft_labels=str(out)), progress=False)
+    manifest = registry.read_meta(settings.model.registry_dir / version)["manifest"]
+    unlabelled = sum(e.sentiment == IGNORE for e in sample.train)
+    assert manifest["distillation"]["texts_with_targets"] == unlabelled > 0
+    assert manifest["distillation"]["sha256"] == soft.sha256()
