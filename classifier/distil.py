@@ -56,13 +56,14 @@ class SoftLabels:
     taught_on: frozenset[str]
     sentiment: dict[str, list[float]] = field(default_factory=dict)
     path: Path | None = None
+    sha256: str | None = None  # of the file's bytes, as read or written
 
     @classmethod
     def load(cls, path: str | Path) -> "SoftLabels":
         path = Path(path)
         try:
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                doc = json.load(f)
+            raw = path.read_bytes()
+            doc = json.loads(gzip.decompress(raw).decode("utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"soft labels {path}: no such file") from None
         except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -78,22 +79,21 @@ class SoftLabels:
         if bad is not None:
             raise ConfigError(f"soft labels {path}: entry {bad!r} is not {len(SENTIMENTS)} probabilities")
         return cls(teacher=doc.get("teacher", {}), taught_on=frozenset(doc.get("taught_on", [])),
-                   sentiment=sentiment, path=path)
+                   sentiment=sentiment, path=path, sha256=hashlib.sha256(raw).hexdigest())
 
     def save(self, path: str | Path) -> Path:
+        """Write to ``path`` (atomically) and point ``path`` and ``sha256`` at what was written."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         doc = {"format": FORMAT, "teacher": self.teacher, "taught_on": sorted(self.taught_on),
                "sentiment": self.sentiment}
-        tmp = path.with_name(f".{path.name}.tmp")
         # mtime=0: the same labels give the same bytes (the file's hash goes into manifests).
-        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
-            f.write(json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+        raw = gzip.compress(json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("utf-8"), mtime=0)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(raw)
         tmp.replace(path)
+        self.path, self.sha256 = path, hashlib.sha256(raw).hexdigest()
         return path
-
-    def sha256(self) -> str | None:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest() if self.path else None
 
     def leaked(self, dev: Sequence[Example]) -> int:
         """How many dev texts the teacher trained on (a twin counts)."""
@@ -132,7 +132,7 @@ def soft_targets(source: str | None, train: Sequence[Example], dev: Sequence[Exa
     targets = soft.targets(train)
     n = int(torch.isfinite(targets).all(-1).sum())
     log.info("soft sentiment targets for %d of %d training texts from %s", n, len(train), soft.path)
-    record = {"path": str(soft.path), "sha256": soft.sha256(), "texts_with_targets": n,
+    record = {"path": str(soft.path), "sha256": soft.sha256, "texts_with_targets": n,
               "teacher": {k: soft.teacher.get(k) for k in ("base", "dev", "trained_at")}}
     return (targets if n else None), record
 
@@ -192,7 +192,7 @@ def train_teacher(settings, base: str, out: str | Path, *, epochs: int = 1, lr: 
         taught_on=frozenset(text_key(e.text) for e in has_sentiment),
         sentiment={text_key(t): [round(float(p), 5) for p in row] for t, row in zip(texts, probs)},
     )
-    soft.path = soft.save(out)
+    soft.save(out)
     print(f"teacher {ref.name}: dev {metrics['summary']} (best epoch {metrics['best_epoch']}); "
           f"soft labels for {len(soft.sentiment)} texts in {soft.path}")
     return soft
@@ -204,6 +204,7 @@ def _probabilities(engine, texts: list[str], progress: bool, chunk: int = 1024) 
     out = []
     with tqdm(total=len(texts), unit="text", desc="teacher labels", disable=not progress) as bar:
         for i in range(0, len(texts), chunk):
-            out.append(np.asarray(engine.run(engine.encode(texts[i:i + chunk])).sentiment))
-            bar.update(len(texts[i:i + chunk]))
+            part = texts[i:i + chunk]
+            out.append(np.asarray(engine.run(engine.encode(part)).sentiment))
+            bar.update(len(part))
     return np.concatenate(out) if out else np.zeros((0, len(SENTIMENTS)), dtype=np.float32)

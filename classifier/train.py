@@ -21,11 +21,11 @@ import torch
 from classifier import registry
 from classifier.base import resolve_base
 from classifier.data import Dataset, Example, load_seed
+from classifier.distil import distil_loss, soft_targets
 from classifier.engine import Engine, Probabilities
 from classifier.frozen import cache_lower, forward_upper, freeze_lower
 from classifier.evaluate import reports_from_probs, selection_score, summary
 from classifier.lexical import LexicalConfig, LexicalModel
-from classifier.distil import distil_loss, soft_targets
 from classifier.labels import LABELS
 from classifier.model import MultiTaskClassifier, balanced_weights, task_loss
 from classifier.precision import pick_device

@@ -33,7 +33,7 @@ def test_a_file_round_trips_and_the_same_labels_give_the_same_bytes(tmp_path: Pa
     assert again.taught_on == {text_key(TAUGHT.text)}
     first = path.read_bytes()
     again.save(path)
-    assert path.read_bytes() == first and again.sha256() == SoftLabels.load(path).sha256()
+    assert path.read_bytes() == first and again.sha256 == SoftLabels.load(path).sha256
 
 
 def test_targets_go_to_unlabelled_texts_and_their_twins_only(tmp_path: Path) -> None:
@@ -126,4 +126,4 @@ def test_a_teacher_run_writes_labels_a_student_trains_on(tmp_path: Path, model_s
     manifest = registry.read_meta(settings.model.registry_dir / version)["manifest"]
     unlabelled = sum(e.sentiment == IGNORE for e in sample.train)
     assert manifest["distillation"]["texts_with_targets"] == unlabelled > 0
-    assert manifest["distillation"]["sha256"] == soft.sha256()
+    assert manifest["distillation"]["sha256"] == soft.sha256
