@@ -133,10 +133,12 @@ def test_syndicated_copies_do_not_fire_a_novel_only_rule(kafka_settings, receive
     rules = BURST_RULES + BURST_RULES.replace("name: burst", "name: any-copy").replace(
         "novel_only: true", "novel_only: false").split("rules:\n", 1)[1]
     settings = alert_settings(kafka_settings, receiver, rules=rules)
-    original = classified(sentiment="bearish", tickers=("JPM",))
-    copies = [classified(sentiment="bearish", tickers=("JPM",), duplicate_of=original.article.id)
-              for _ in range(5)]
     with worker(settings):
+        # Dated now, once the worker is up: made before it started, they could be older than
+        # the rules' 4 s window by the time it reads them (its start took 6.5 s on a busy machine).
+        original = classified(sentiment="bearish", tickers=("JPM",))
+        copies = [classified(sentiment="bearish", tickers=("JPM",), duplicate_of=original.article.id)
+                  for _ in range(5)]
         publish(settings, [original, *copies])
         wait_until(lambda: alerts_of(settings, "any-copy"), 30, "the control rule to fire")
         time.sleep(2.0)  # several more evaluations
