@@ -31,19 +31,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="freeze and cache the embeddings and this many lowest layers (default 3; 0 trains all)")
     train.add_argument("--strip-urls", action=argparse.BooleanOptionalAction, default=None,
                        help="replace links with one word piece before the encoder reads a text (default: on)")
-    train.add_argument("--soft-labels", metavar="FILE|packaged|none",
-                       help="a teacher's soft sentiment targets for texts without a sentiment label "
-                            "(finpulse teacher; default: the shipped file)")
+    train.add_argument("--soft-labels", metavar="FILE[,FILE]|packaged|none",
+                       help="teachers' soft targets for texts without a label of their own: soft-label "
+                            "files separated by commas (finpulse teacher; default: the shipped ones)")
     train.add_argument("--soft-weight", type=float, help="weight of the soft targets' loss (default 2)")
     train.add_argument("--limit", type=int, help="train on a sample of N rows (for tests)")
     train.add_argument("--promote", action=argparse.BooleanOptionalAction, default=None,
                        help="make it champion (default: only when there is none)")
     train.set_defaults(handler=_train)
 
-    teacher = sub.add_parser("teacher", help="fine-tune a larger teacher on the sentiment rows and write "
+    teacher = sub.add_parser("teacher", help="fine-tune a larger teacher on one task's rows and write "
                                              "its soft labels for the training texts (for finpulse train)")
     teacher.add_argument("--base", required=True, help="the teacher's encoder: hub name or local folder")
     teacher.add_argument("--out", required=True, help="the soft-label file to write (.json.gz)")
+    teacher.add_argument("--task", choices=("sentiment", "topic"), default="sentiment",
+                         help="the task the teacher learns and labels (default sentiment)")
     teacher.add_argument("--data", help="seed data folder (default: settings)")
     teacher.add_argument("--epochs", type=int, default=1)
     teacher.add_argument("--lr", type=float, default=5e-5)
@@ -100,7 +102,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 def _teacher(args: argparse.Namespace, settings: Settings) -> int:
     from classifier.distil import train_teacher
 
-    train_teacher(settings, args.base, args.out, epochs=args.epochs, lr=args.lr, seed=args.seed, data=args.data,
+    train_teacher(settings, args.base, args.out, task=args.task, epochs=args.epochs, lr=args.lr, seed=args.seed, data=args.data,
                   limit=args.limit)
     return 0
 

@@ -1,18 +1,21 @@
-"""Distillation: a larger teacher's sentiment probabilities as soft targets for the training
-texts that carry no sentiment label.
+"""Distillation: a larger teacher's probabilities as soft targets for the training texts that
+carry no label of their own for a task.
 
-Why: the seed data gives 8,589 training texts a sentiment and 15,288 others a topic only. A
-teacher (the default is ``all-mpnet-base-v2``, 110M parameters, five times MiniLM's) fine-tuned
-on the sentiment rows reads the topic-only texts too, and the MiniLM student learns from its
-probabilities there (``train._fit``). The teacher runs once (``finpulse teacher``); its
-probabilities are kept in a small file, so training the student costs what training without it
-costs. Figures: classifier/TRAINING.md, "Fifth session".
+Why: the default train split gives 8,575 texts a sentiment only and 15,302 others a topic only.
+A teacher (the default is ``all-mpnet-base-v2``, 110M parameters, five times MiniLM's)
+fine-tuned on one task's rows reads the other rows too, and the MiniLM student learns from its
+probabilities there (``train._fit``): the sentiment teacher teaches sentiment on the topic-only
+texts (a topic teacher, teaching topic on the sentiment-only texts, was tried and is not
+shipped: it cost topic macro-F1). A teacher runs once
+(``finpulse teacher --task``); its probabilities are kept in a small file, so training the
+student costs what training without it costs. Figures: classifier/TRAINING.md, "Fifth session"
+and "Sixth session".
 
 A soft-label file (gzipped JSON) holds:
 
-- ``teacher``: what the teacher was (base, recipe, dev figures, the data manifest);
+- ``teacher``: what the teacher was (base, task, recipe, dev figures, the data manifest);
 - ``taught_on``: the keys of every text the teacher trained on;
-- ``sentiment``: key -> the teacher's probabilities in ``SENTIMENTS`` order.
+- ``sentiment`` and/or ``topic``: key -> the teacher's probabilities in ``LABELS[task]`` order.
 
 A key is a hash of ``textprep.dedup_key``, so a text's twins (another link, other case) share it.
 A student refuses a file whose teacher trained on a text of the student's dev split: the
@@ -34,16 +37,21 @@ import numpy as np
 import torch
 
 from classifier.data import Example
-from classifier.labels import IGNORE, SENTIMENTS
+from classifier.labels import IGNORE, LABELS, TASKS
 from classifier.textprep import dedup_key
 from finpulse.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 FORMAT = "finpulse-soft-labels/1"
-# Shipped with the code: the default recipe's teacher, run once on the seed data's train split
-# (seed 13, 10 % dev); how it was made is in its "teacher" entry and in TRAINING.md.
-PACKAGED = Path(__file__).resolve().parent / "soft_labels" / "mpnet-sentiment.json.gz"
+# Shipped with the code: the default recipe's teachers, each run once on the seed data's train
+# split (seed 13, 10 % dev); how each was made is in its "teacher" entry and in TRAINING.md.
+PACKAGED_DIR = Path(__file__).resolve().parent / "soft_labels"
+PACKAGED = PACKAGED_DIR / "mpnet-sentiment.json.gz"
+
+
+def packaged_files() -> list[Path]:
+    return sorted(PACKAGED_DIR.glob("*.json.gz"))
 
 
 def text_key(text: str) -> str:
@@ -54,7 +62,8 @@ def text_key(text: str) -> str:
 class SoftLabels:
     teacher: dict
     taught_on: frozenset[str]
-    sentiment: dict[str, list[float]] = field(default_factory=dict)
+    # task -> text key -> the teacher's probabilities for that task
+    probs: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     path: Path | None = None
     sha256: str | None = None  # of the file's bytes, as read or written
 
@@ -71,22 +80,27 @@ class SoftLabels:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ConfigError(f"soft labels {path}: format is {doc.get('format') if isinstance(doc, dict) else None!r},"
                               f" expected {FORMAT!r}")
-        sentiment = doc.get("sentiment", {})
-        if not isinstance(sentiment, dict):
-            raise ConfigError(f"soft labels {path}: 'sentiment' is not a mapping of text keys to probabilities")
-        bad = next((k for k, v in sentiment.items()
-                    if not (isinstance(v, list) and len(v) == len(SENTIMENTS))), None)
-        if bad is not None:
-            raise ConfigError(f"soft labels {path}: entry {bad!r} is not {len(SENTIMENTS)} probabilities")
+        probs = {}
+        for task in TASKS:
+            if task not in doc:
+                continue
+            entries, width = doc[task], len(LABELS[task])
+            if not isinstance(entries, dict):
+                raise ConfigError(f"soft labels {path}: {task!r} is not a mapping of text keys to probabilities")
+            bad = next((k for k, v in entries.items() if not (isinstance(v, list) and len(v) == width)), None)
+            if bad is not None:
+                raise ConfigError(f"soft labels {path}: {task} entry {bad!r} is not {width} probabilities")
+            probs[task] = entries
+        if not probs:
+            raise ConfigError(f"soft labels {path}: holds no probabilities (neither of {', '.join(TASKS)})")
         return cls(teacher=doc.get("teacher", {}), taught_on=frozenset(doc.get("taught_on", [])),
-                   sentiment=sentiment, path=path, sha256=hashlib.sha256(raw).hexdigest())
+                   probs=probs, path=path, sha256=hashlib.sha256(raw).hexdigest())
 
     def save(self, path: str | Path) -> Path:
         """Write to ``path`` (atomically) and point ``path`` and ``sha256`` at what was written."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"format": FORMAT, "teacher": self.teacher, "taught_on": sorted(self.taught_on),
-               "sentiment": self.sentiment}
+        doc = {"format": FORMAT, "teacher": self.teacher, "taught_on": sorted(self.taught_on), **self.probs}
         # mtime=0: the same labels give the same bytes (the file's hash goes into manifests).
         raw = gzip.compress(json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("utf-8"), mtime=0)
         tmp = path.with_name(f".{path.name}.tmp")
@@ -99,60 +113,87 @@ class SoftLabels:
         """How many dev texts the teacher trained on (a twin counts)."""
         return sum(text_key(e.text) in self.taught_on for e in dev)
 
-    def targets(self, train: Sequence[Example]) -> torch.Tensor:
-        """``[len(train), 3]`` soft sentiment targets; NaN rows where a text has none or carries
-        its own sentiment label (the hard label wins)."""
-        out = torch.full((len(train), len(SENTIMENTS)), float("nan"))
+    def targets(self, train: Sequence[Example], task: str, *, labelled: bool = False) -> torch.Tensor:
+        """``[len(train), len(LABELS[task])]`` soft targets; NaN rows where a text has none or
+        (unless ``labelled``) carries its own label for ``task``."""
+        out = torch.full((len(train), len(LABELS[task])), float("nan"))
+        entries = self.probs.get(task, {})
         for i, e in enumerate(train):
-            if e.sentiment == IGNORE:
-                probs = self.sentiment.get(text_key(e.text))
+            if labelled or getattr(e, task) == IGNORE:
+                probs = entries.get(text_key(e.text))
                 if probs is not None:
                     out[i] = torch.tensor(probs, dtype=torch.float32)
         return out
 
 
-def soft_targets(source: str | None, train: Sequence[Example], dev: Sequence[Example]) -> tuple[torch.Tensor | None, dict]:
-    """The soft targets for ``train`` from the file ``source`` ("packaged": the shipped file; None
-    or "none": no distillation), and what the version's manifest records of them.
+def _sources(source: str) -> tuple[list[Path], bool]:
+    if source == "packaged":
+        return packaged_files(), True
+    return [Path(p.strip()) for p in source.split(",") if p.strip()], False
 
-    The shipped file is skipped, with a warning, where its teacher saw a dev text (another seed
-    or dev fraction than it was made for); a file given by path raises ``ConfigError`` then."""
+
+def soft_targets(source: str | None, train: Sequence[Example], dev: Sequence[Example], *,
+                 labelled: bool = False) -> tuple[dict[str, torch.Tensor], dict]:
+    """The soft targets for ``train``, by task, from ``source``: soft-label files separated by
+    commas, "packaged" (the shipped files) or None / "none" (no distillation); and what the
+    version's manifest records of them. ``labelled``: texts with their own label get targets
+    too (``distil_loss`` then applies to them as well).
+
+    A shipped file is skipped, with a warning, where its teacher saw a dev text (another seed or
+    dev fraction than it was made for); a file given by path raises ``ConfigError`` then, and so
+    do two files for the same task."""
     if source in (None, "", "none"):
-        return None, {}
-    packaged = source == "packaged"
-    soft = SoftLabels.load(PACKAGED if packaged else source)
-    leaked = soft.leaked(dev)
-    if leaked:
-        message = (f"soft labels {soft.path}: the teacher trained on {leaked} of the {len(dev)} dev texts, "
-                   "so distilling from it would flatter the dev figures")
-        if not packaged:
-            raise ConfigError(message + "; make a teacher for this split (finpulse teacher)")
-        log.warning("%s; training without them (they were made for the default seed and dev split)", message)
-        return None, {"skipped": message}
-    targets = soft.targets(train)
-    n = int(torch.isfinite(targets).all(-1).sum())
-    log.info("soft sentiment targets for %d of %d training texts from %s", n, len(train), soft.path)
-    record = {"path": str(soft.path), "sha256": soft.sha256, "texts_with_targets": n,
-              "teacher": {k: soft.teacher.get(k) for k in ("base", "dev", "trained_at")}}
-    return (targets if n else None), record
+        return {}, {}
+    paths, packaged = _sources(source)
+    targets: dict[str, torch.Tensor] = {}
+    files, skipped, owner = [], [], {}
+    for path in paths:
+        soft = SoftLabels.load(path)
+        leaked = soft.leaked(dev)
+        if leaked:
+            message = (f"soft labels {soft.path}: the teacher trained on {leaked} of the {len(dev)} dev texts, "
+                       "so distilling from it would flatter the dev figures")
+            if not packaged:
+                raise ConfigError(message + "; make a teacher for this split (finpulse teacher)")
+            log.warning("%s; training without them (they were made for the default seed and dev split)", message)
+            skipped.append(message)
+            continue
+        counts = {}
+        for task in soft.probs:
+            if task in owner:
+                raise ConfigError(f"soft labels {soft.path}: {task} targets come from {owner[task]} already")
+            owner[task] = soft.path
+            got = soft.targets(train, task, labelled=labelled)
+            counts[task] = n = int(torch.isfinite(got).all(-1).sum())
+            log.info("soft %s targets for %d of %d training texts from %s", task, n, len(train), soft.path)
+            if n:
+                targets[task] = got
+        files.append({"path": str(soft.path), "sha256": soft.sha256, "texts_with_targets": counts,
+                      "teacher": {k: soft.teacher.get(k) for k in ("base", "task", "dev", "trained_at")}})
+    record = {"files": files}
+    if skipped:
+        record["skipped"] = skipped
+    return targets, record
 
 
-def distil_loss(logits: torch.Tensor, soft: torch.Tensor, hard: torch.Tensor) -> torch.Tensor | None:
+def distil_loss(logits: torch.Tensor, soft: torch.Tensor, hard: torch.Tensor | None) -> torch.Tensor | None:
     """Cross-entropy against the teacher's probabilities, averaged over the rows that have soft
-    targets and no hard label (None when the batch has none)."""
-    has = (hard == IGNORE) & torch.isfinite(soft).all(-1)
+    targets and (when ``hard`` is given) no hard label; None when the batch has none."""
+    has = torch.isfinite(soft).all(-1)
+    if hard is not None:
+        has &= hard == IGNORE
     if not bool(has.any()):
         return None
     logp = torch.log_softmax(logits.float()[has], -1)
     return -(soft[has] * logp).sum(-1).mean()
 
 
-def train_teacher(settings, base: str, out: str | Path, *, epochs: int = 1, lr: float = 5e-5,  # noqa: ANN001
-                  seed: int = 13, dev_fraction: float = 0.1, data: str | None = None,
+def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentiment", epochs: int = 1,  # noqa: ANN001
+                  lr: float = 5e-5, seed: int = 13, dev_fraction: float = 0.1, data: str | None = None,
                   limit: int | None = None, progress: bool = True) -> SoftLabels:
-    """Fine-tune ``base`` on the sentiment rows of the train split, then write its probabilities
-    for every training text to ``out``. The dev split is the students' (same seed and fraction):
-    the teacher never sees it, and its dev figures are reported."""
+    """Fine-tune ``base`` on the ``task`` rows of the train split, then write its ``task``
+    probabilities for every training text to ``out``. The dev split is the students' (same seed
+    and fraction): the teacher never sees it, and its dev figures are reported."""
     from transformers import AutoTokenizer
 
     from classifier import train as trainer
@@ -160,51 +201,57 @@ def train_teacher(settings, base: str, out: str | Path, *, epochs: int = 1, lr: 
     from classifier.data import Dataset, load_seed
     from classifier.engine import Engine
 
+    if task not in TASKS:
+        raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
     data = data or settings.model.seed_data
     ref = resolve_base(base)
     dataset = load_seed(data, seed=seed, dev_fraction=dev_fraction, limit=limit)
-    has_sentiment = [e for e in dataset.train if e.sentiment != IGNORE]
-    dev = [e for e in dataset.dev if e.sentiment != IGNORE]
-    if not has_sentiment or not dev:
-        raise ConfigError(f"{data}: no sentiment rows to train a teacher on")
+    labelled = [e for e in dataset.train if getattr(e, task) != IGNORE]
+    dev = [e for e in dataset.dev if getattr(e, task) != IGNORE]
+    if not labelled or not dev:
+        raise ConfigError(f"{data}: no {task} rows to train a teacher on")
     cfg = trainer.TrainConfig(base=base, data=data, epochs=epochs, lr=lr, seed=seed, dev_fraction=dev_fraction,
                               limit=limit, frozen_layers=0, lexical_weight=0.0, soft_labels=None)
     cfg.check()
+    if settings.model.threads:
+        torch.set_num_threads(settings.model.threads)
     trainer._set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(ref.location)
     model = trainer.new_model(ref.location, cfg)
     device = trainer.training_device(settings)
-    log.info("teacher %s: %d sentiment texts, dev %d, on %s", ref.name, len(has_sentiment), len(dev), device)
-    metrics = trainer._fit(model, tokenizer, Dataset(has_sentiment, dev, dataset.sources), cfg, progress, device)
+    log.info("%s teacher %s: %d texts, dev %d, on %s", task, ref.name, len(labelled), len(dev), device)
+    metrics = trainer._fit(model, tokenizer, Dataset(labelled, dev, dataset.sources), cfg, progress, device)
     engine = Engine(model.eval(), tokenizer, version="teacher", max_length=cfg.max_length,
                     max_batch_tokens=8192, max_batch_size=128, device=str(device))
     texts = [e.text for e in dataset.train]
-    probs = _probabilities(engine, texts, progress)
+    probs = _probabilities(engine, texts, task, progress)
+    dev_summary = {k: v for k, v in metrics["summary"].items() if k.startswith(task)}
     soft = SoftLabels(
-        teacher={"base": {"name": ref.name, "upstream": ref.upstream, "licence": ref.licence},
+        teacher={"base": {"name": ref.name, "upstream": ref.upstream, "licence": ref.licence}, "task": task,
                  "recipe": {"epochs": epochs, "lr": lr, "seed": seed, "dev_fraction": dev_fraction,
                             "max_length": cfg.max_length, "label_smoothing": cfg.label_smoothing,
                             "strip_urls": cfg.strip_urls},
-                 "dev": metrics["summary"], "best_epoch": metrics["best_epoch"],
+                 "dev": dev_summary, "best_epoch": metrics["best_epoch"],
                  "train_seconds": metrics["train_seconds"],
                  "data": dataset.manifest(seed=seed, dev_fraction=dev_fraction, limit=limit),
                  "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-        taught_on=frozenset(text_key(e.text) for e in has_sentiment),
-        sentiment={text_key(t): [round(float(p), 5) for p in row] for t, row in zip(texts, probs)},
+        taught_on=frozenset(text_key(e.text) for e in labelled),
+        probs={task: {text_key(t): [round(float(p), 5) for p in row] for t, row in zip(texts, probs)}},
     )
     soft.save(out)
-    print(f"teacher {ref.name}: dev {metrics['summary']} (best epoch {metrics['best_epoch']}); "
-          f"soft labels for {len(soft.sentiment)} texts in {soft.path}")
+    print(f"{task} teacher {ref.name}: dev {dev_summary} (best epoch {metrics['best_epoch']}); "
+          f"soft labels for {len(soft.probs[task])} texts in {soft.path}")
     return soft
 
 
-def _probabilities(engine, texts: list[str], progress: bool, chunk: int = 1024) -> np.ndarray:  # noqa: ANN001
+def _probabilities(engine, texts: list[str], task: str, progress: bool,  # noqa: ANN001
+                   chunk: int = 1024) -> np.ndarray:
     from tqdm.auto import tqdm
 
     out = []
     with tqdm(total=len(texts), unit="text", desc="teacher labels", disable=not progress) as bar:
         for i in range(0, len(texts), chunk):
             part = texts[i:i + chunk]
-            out.append(np.asarray(engine.run(engine.encode(part)).sentiment))
+            out.append(np.asarray(getattr(engine.run(engine.encode(part)), task)))
             bar.update(len(part))
-    return np.concatenate(out) if out else np.zeros((0, len(SENTIMENTS)), dtype=np.float32)
+    return np.concatenate(out) if out else np.zeros((0, len(LABELS[task])), dtype=np.float32)

@@ -68,12 +68,16 @@ class TrainConfig:
     # Replace every link with one word piece before the encoder reads a text (classifier.textprep):
     # a third fewer tokens on the seed data, so cheaper training and serving.
     strip_urls: bool = True
-    # Soft sentiment targets from a larger teacher (all-mpnet-base-v2) for the texts without a
-    # sentiment label (classifier.distil): a soft-label file, "packaged" (the shipped one, made
-    # for the default split) or None. Weight 2 gave sentiment +0.6 accuracy and +1.3 macro-F1
-    # points, topic -0.65 accuracy (TRAINING.md, "Fifth session").
+    # Soft targets from larger teachers (all-mpnet-base-v2) for the texts without a label of their
+    # own (classifier.distil): soft-label files separated by commas, "packaged" (the shipped
+    # ones, made for the default split) or None. The shipped sentiment teacher at weight 2 gave
+    # sentiment +0.6 accuracy and +1.3 macro-F1 points, topic -0.65 accuracy (TRAINING.md, "Fifth
+    # session"); a topic teacher cost topic macro-F1 and is not shipped ("Sixth session").
     soft_labels: str | None = "packaged"
     soft_weight: float = 2.0
+    # Soft targets on the texts that carry their own label too (classic distillation), not only
+    # on those without one. Tried with a topic teacher, not adopted (TRAINING.md, "Sixth session").
+    soft_on_labelled: bool = False
     seed: int = 13
     limit: int | None = None
     dev_fraction: float = 0.1
@@ -217,7 +221,7 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
     from tqdm.auto import tqdm
 
     model.lexical = lexical if lexical is not None else fit_lexical(data, cfg)
-    soft, distillation = soft_targets(cfg.soft_labels, data.train, data.dev)
+    soft, distillation = soft_targets(cfg.soft_labels, data.train, data.dev, labelled=cfg.soft_on_labelled)
     if cfg.freeze_embeddings:  # here, so that retraining follows the recipe as training does
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
     model.to(device)
@@ -259,8 +263,10 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
             loss = (weights["topic"] * task_loss(t_logits, topic, cfg.label_smoothing, class_weights["topic"])
                     + weights["sentiment"] * task_loss(s_logits, sentiment, cfg.label_smoothing,
                                                        class_weights["sentiment"]))
-            if soft is not None and (kd := distil_loss(s_logits, soft[idx].to(device), sentiment)) is not None:
-                loss = loss + cfg.soft_weight * kd
+            for task, logits, hard in (("topic", t_logits, topic), ("sentiment", s_logits, sentiment)):
+                if task in soft and (kd := distil_loss(logits, soft[task][idx].to(device),
+                                                       None if cfg.soft_on_labelled else hard)) is not None:
+                    loss = loss + cfg.soft_weight * kd
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

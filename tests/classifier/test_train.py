@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from classifier import registry
+from classifier.distil import packaged_files
 from finpulse.schemas import SENTIMENTS, TOPICS, Prediction
 
 pytestmark = pytest.mark.slow
@@ -27,11 +28,15 @@ def test_tiny_training_registers_a_champion_with_a_complete_folder(tiny_run) -> 
     assert meta["training_args"]["limit"] == 160
     assert meta["manifest"]["base_model"]["licence"] == "apache-2.0"
     assert {f["task"] for f in meta["manifest"]["data"]["files"]} == {"topic", "sentiment"}
-    # The default recipe distils from the shipped soft labels, on every topic-only training text.
-    distillation = meta["manifest"]["distillation"]
-    assert distillation["path"].endswith("mpnet-sentiment.json.gz") and len(distillation["sha256"]) == 64
-    assert distillation["texts_with_targets"] == meta["manifest"]["data"]["train"]["rows"] - \
-        meta["manifest"]["data"]["train"]["sentiment"] > 0
+    # The default recipe distils from the shipped soft labels: each teacher's task, on every
+    # training text without a label of its own for that task.
+    files = {Path(f["path"]).name: f for f in meta["manifest"]["distillation"]["files"]}
+    assert set(files) == {p.name for p in packaged_files()} >= {"mpnet-sentiment.json.gz"}
+    rows = meta["manifest"]["data"]["train"]
+    for record in files.values():
+        assert len(record["sha256"]) == 64
+        for task, n in record["texts_with_targets"].items():
+            assert n == rows["rows"] - rows[task] > 0, (task, record)
     history = meta["metrics"]["history"]
     assert len(history) == 2 and meta["metrics"]["best_epoch"] in (1, 2)
     curve = meta["metrics"]["loss_curve"]
