@@ -102,8 +102,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 def _teacher(args: argparse.Namespace, settings: Settings) -> int:
     from classifier.distil import train_teacher
 
-    train_teacher(settings, args.base, args.out, task=args.task, epochs=args.epochs, lr=args.lr, seed=args.seed, data=args.data,
-                  limit=args.limit)
+    train_teacher(settings, args.base, args.out, task=args.task, epochs=args.epochs, lr=args.lr,
+                  seed=args.seed, data=args.data, limit=args.limit)
     return 0
 
 

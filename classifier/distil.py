@@ -137,7 +137,7 @@ def soft_targets(source: str | None, train: Sequence[Example], dev: Sequence[Exa
     """The soft targets for ``train``, by task, from ``source``: soft-label files separated by
     commas, "packaged" (the shipped files) or None / "none" (no distillation); and what the
     version's manifest records of them. ``labelled``: texts with their own label get targets
-    too (``distil_loss`` then applies to them as well).
+    too, so ``distil_loss`` applies to them as well.
 
     A shipped file is skipped, with a warning, where its teacher saw a dev text (another seed or
     dev fraction than it was made for); a file given by path raises ``ConfigError`` then, and so
@@ -176,12 +176,10 @@ def soft_targets(source: str | None, train: Sequence[Example], dev: Sequence[Exa
     return targets, record
 
 
-def distil_loss(logits: torch.Tensor, soft: torch.Tensor, hard: torch.Tensor | None) -> torch.Tensor | None:
+def distil_loss(logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor | None:
     """Cross-entropy against the teacher's probabilities, averaged over the rows that have soft
-    targets and (when ``hard`` is given) no hard label; None when the batch has none."""
+    targets (``SoftLabels.targets`` decides which do); None when the batch has none."""
     has = torch.isfinite(soft).all(-1)
-    if hard is not None:
-        has &= hard == IGNORE
     if not bool(has.any()):
         return None
     logp = torch.log_softmax(logits.float()[has], -1)
@@ -199,7 +197,6 @@ def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentimen
     from classifier import train as trainer
     from classifier.base import resolve_base
     from classifier.data import Dataset, load_seed
-    from classifier.engine import Engine
 
     if task not in TASKS:
         raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
@@ -221,8 +218,7 @@ def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentimen
     device = trainer.training_device(settings)
     log.info("%s teacher %s: %d texts, dev %d, on %s", task, ref.name, len(labelled), len(dev), device)
     metrics = trainer._fit(model, tokenizer, Dataset(labelled, dev, dataset.sources), cfg, progress, device)
-    engine = Engine(model.eval(), tokenizer, version="teacher", max_length=cfg.max_length,
-                    max_batch_tokens=8192, max_batch_size=128, device=str(device))
+    engine = trainer.eval_engine(model.eval(), tokenizer, cfg, device, version="teacher")
     texts = [e.text for e in dataset.train]
     probs = _probabilities(engine, texts, task, progress)
     dev_summary = {k: v for k, v in metrics["summary"].items() if k.startswith(task)}

@@ -164,12 +164,18 @@ def _batch_labels(examples: list[Example], idx: list[int]) -> tuple[torch.Tensor
             torch.tensor([examples[i].sentiment for i in idx]))
 
 
+def eval_engine(model, tokenizer, cfg: TrainConfig, device: torch.device = CPU,  # noqa: ANN001
+                version: str = "dev") -> Engine:
+    """An engine over the model being trained, batched for evaluating (or labelling) in bulk."""
+    return Engine(model, tokenizer, version=version, max_length=cfg.max_length,
+                  max_batch_tokens=8192, max_batch_size=128, device=str(device))
+
+
 def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: TrainConfig,  # noqa: ANN001
               device: torch.device = CPU) -> dict:
     """Dev reports of the model as it will run (with its lexical part, if any), plus, when it
     has one, ``encoder_only`` and ``lexical_only`` summaries (the ablation TRAINING.md keeps)."""
-    engine = Engine(model, tokenizer, version="dev", max_length=cfg.max_length,
-                    max_batch_tokens=8192, max_batch_size=128, device=str(device))
+    engine = eval_engine(model, tokenizer, cfg, device)
     start = time.perf_counter()
     encoded = engine.encode([e.text for e in dev])
     lexical, engine.lexical = engine.lexical, None
@@ -263,9 +269,8 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
             loss = (weights["topic"] * task_loss(t_logits, topic, cfg.label_smoothing, class_weights["topic"])
                     + weights["sentiment"] * task_loss(s_logits, sentiment, cfg.label_smoothing,
                                                        class_weights["sentiment"]))
-            for task, logits, hard in (("topic", t_logits, topic), ("sentiment", s_logits, sentiment)):
-                if task in soft and (kd := distil_loss(logits, soft[task][idx].to(device),
-                                                       None if cfg.soft_on_labelled else hard)) is not None:
+            for task, logits in (("topic", t_logits), ("sentiment", s_logits)):
+                if task in soft and (kd := distil_loss(logits, soft[task][idx].to(device))) is not None:
                     loss = loss + cfg.soft_weight * kd
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

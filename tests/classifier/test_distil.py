@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import math
 from pathlib import Path
 
 import pytest
@@ -111,19 +110,21 @@ def test_a_bad_file_is_refused_with_its_name_and_the_reason(tmp_path: Path, cont
         SoftLabels.load(path)
 
 
-def test_the_loss_is_cross_entropy_against_the_teacher_on_rows_without_a_hard_label() -> None:
+def test_the_loss_is_cross_entropy_against_the_teacher_on_rows_without_a_hard_label(tmp_path: Path) -> None:
+    soft_labels = SoftLabels.load(_labels(tmp_path))
+    batch = [UNLABELLED, OTHER, TAUGHT]  # row 1 has no target, row 2 has its own label
     logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 3.0], [1.0, 1.0, 1.0]], requires_grad=True)
-    soft = torch.tensor([[0.5, 0.25, 0.25], [math.nan] * 3, [0.2, 0.2, 0.6]])
-    hard = torch.tensor([IGNORE, IGNORE, 1])  # row 1 has no target, row 2 has its own label
-    loss = distil_loss(logits, soft, hard)
+    soft = soft_labels.targets(batch, "sentiment")
+    loss = distil_loss(logits, soft)
     expected = -(soft[0] * torch.log_softmax(logits[0], -1)).sum()
     assert loss.item() == pytest.approx(expected.item())
     loss.backward()
     assert logits.grad[1].abs().sum() == 0 and logits.grad[2].abs().sum() == 0 and logits.grad[0].abs().sum() > 0
-    assert distil_loss(logits, soft, torch.tensor([0, 1, 2])) is None
-    everywhere = distil_loss(logits, soft, None)  # classic distillation: labelled rows count too
-    expected = -(soft[[0, 2]] * torch.log_softmax(logits[[0, 2]], -1)).sum(-1).mean()
-    assert everywhere.item() == pytest.approx(expected.item())
+    assert distil_loss(logits, soft_labels.targets([OTHER, TAUGHT, TAUGHT], "sentiment")) is None
+    # classic distillation: labelled rows count too
+    everywhere = soft_labels.targets(batch, "sentiment", labelled=True)
+    expected = -(everywhere[[0, 2]] * torch.log_softmax(logits[[0, 2]], -1)).sum(-1).mean()
+    assert distil_loss(logits, everywhere).item() == pytest.approx(expected.item())
 
 
 @pytest.mark.slow
