@@ -16,6 +16,7 @@ from torch.nn import functional as F
 from classifier.labels import IGNORE, LABELS
 from classifier.lexical import LexicalModel
 from classifier.textprep import TextPrep
+from finpulse.errors import ConfigError
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -50,6 +51,19 @@ class MultiTaskClassifier(nn.Module):
         hf_logging.disable_progress_bar()
         encoder = AutoModel.from_pretrained(location, add_pooling_layer=False)
         return cls(encoder, encoder.config.hidden_size, dropout)
+
+    def keep_lower_layers(self, n: int) -> None:
+        """Keep only the lowest ``n`` transformer layers of a BERT-style encoder: a shallower,
+        cheaper student (a network's cost per text is proportional to its depth). The config
+        says so too, so a saved version loads with the same depth."""
+        layers = getattr(getattr(self.encoder, "encoder", None), "layer", None)
+        if layers is None:
+            raise ConfigError(f"layers needs a BERT-style encoder; {type(self.encoder).__name__} is not one")
+        if not 1 <= n <= len(layers):
+            raise ConfigError(f"layers must be between 1 and {len(layers)} for this "
+                              f"{len(layers)}-layer encoder, got {n}")
+        self.encoder.encoder.layer = nn.ModuleList(list(layers)[:n])
+        self.encoder.config.num_hidden_layers = n
 
     @classmethod
     def from_folder(cls, folder: Path) -> "MultiTaskClassifier":

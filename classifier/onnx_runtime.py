@@ -8,13 +8,14 @@ version has one, stays outside the graph (``Engine`` mixes it in), as on the tor
 Why: on these CPUs ONNX Runtime runs the same fp32 network faster than torch eager (fused
 kernels, no Python per op); figures in classifier/TRAINING.md and ``bench/classifier_throughput.py``.
 
-The export is cached as ``<version>/onnx/<file_name(precision)>``. It is written to a temporary
+The export is cached as ``<version>/onnx/<file_name(precision, depth)>``. It is written to a temporary
 name and renamed, so two workers exporting at once never read a half-written file. A folder that
 cannot be written to (a read-only registry) exports into a temporary directory instead.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -29,16 +30,26 @@ log = logging.getLogger(__name__)
 ONNX_DIR = "onnx"
 OPSET = 17
 ORT_PRECISIONS = ("fp32", "int8")
-# int8 keeps the lowest transformer layers in fp32. With one kept, the fourth session's default
-# model lost 0.53 topic accuracy points on the dev split (0.5 allowed); with two, -0.18 topic and
-# +0.21 sentiment, still ~1.2x fp32's speed (TRAINING.md, "Fifth session"). The number is part of
-# the cached file's name, so a change re-quantises instead of reading an old file.
-INT8_FP32_LAYERS = 2
+def int8_fp32_layers(depth: int) -> int:
+    """How many of the lowest transformer layers int8 keeps in fp32, for an encoder ``depth``
+    layers deep. MiniLM's six: two (with one kept, the fourth session's default lost 0.53 topic
+    accuracy points on the dev split, 0.5 allowed; with two, -0.18 topic and +0.21 sentiment,
+    ~1.2x fp32's speed: TRAINING.md, "Fifth session"). The 3-layer student: none (-0.24 topic,
+    1.45x fp32's speed; "Seventh session"). The number is part of the cached file's name, so a
+    change re-quantises instead of reading an old file."""
+    return 0 if depth <= 3 else 2
 
 
-def file_name(precision: str) -> str:
-    """The cached export's file name in ``<version>/onnx/``."""
-    return f"model.int8-fp32lower{INT8_FP32_LAYERS}.onnx" if precision == "int8" else f"model.{precision}.onnx"
+def encoder_depth(folder: Path) -> int:
+    """The number of transformer layers of the version in ``folder`` (its config.json)."""
+    return int(json.loads((folder / "config.json").read_text())["num_hidden_layers"])
+
+
+def file_name(precision: str, depth: int) -> str:
+    """The cached export's file name in ``<version>/onnx/``, for an encoder ``depth`` layers deep."""
+    if precision == "int8":
+        return f"model.int8-fp32lower{int8_fp32_layers(depth)}.onnx"
+    return f"model.{precision}.onnx"
 
 
 def onnx_available() -> bool:
@@ -80,15 +91,14 @@ def _export_fp32(model, path: Path) -> None:  # noqa: ANN001 - a MultiTaskClassi
         model.train(was_training)
 
 
-def _quantize_int8(src: Path, dst: Path) -> None:
+def _quantize_int8(src: Path, dst: Path, fp32_layers: int) -> None:
     """Dynamic int8 quantisation of the MatMuls, weights per output channel, except those of
-    the lowest ``INT8_FP32_LAYERS`` transformer layers, which stay fp32: quantising them cost
-    more than the 0.5 accuracy points allowed (TRAINING.md, "ONNX Runtime" and "Fifth session")."""
+    the lowest ``fp32_layers`` transformer layers, which stay fp32 (``int8_fp32_layers``)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     graph = onnx.load(str(src), load_external_data=False).graph
-    kept = tuple(f"/layer.{i}/" for i in range(INT8_FP32_LAYERS))
+    kept = tuple(f"/layer.{i}/" for i in range(fp32_layers))
     lower = [n.name for n in graph.node if any(k in n.name for k in kept)]
     root = logging.getLogger()
     level = root.level
@@ -122,8 +132,9 @@ def ensure_onnx(folder: Path, precision: str, model=None) -> Path:  # noqa: ANN0
     if precision not in ORT_PRECISIONS:
         raise ValueError(f"ONNX Runtime precision must be one of {ORT_PRECISIONS}, got {precision!r}")
     target_dir = _writable_dir(folder)
-    fp32 = target_dir / file_name("fp32")
-    target = target_dir / file_name(precision)
+    depth = encoder_depth(folder)
+    fp32 = target_dir / file_name("fp32", depth)
+    target = target_dir / file_name(precision, depth)
     if target.is_file():
         return target
     start = time.perf_counter()
@@ -137,7 +148,7 @@ def ensure_onnx(folder: Path, precision: str, model=None) -> Path:  # noqa: ANN0
         os.replace(tmp, fp32)
     if precision == "int8":
         tmp = target_dir / f".model.int8.{os.getpid()}.onnx"
-        _quantize_int8(fp32, tmp)
+        _quantize_int8(fp32, tmp, int8_fp32_layers(depth))
         os.replace(tmp, target)
     log.info("exported %s to ONNX (%s) in %.1fs", folder.name, precision, time.perf_counter() - start)
     return target

@@ -34,7 +34,7 @@ from finpulse.settings import Settings
 log = logging.getLogger(__name__)
 TRAIN_KEYS = ("max_length", "batch_size", "lr", "head_lr_mult", "layer_decay", "weight_decay",
               "warmup_ratio", "label_smoothing", "sentiment_weight", "dropout", "dev_fraction", "seed",
-              "freeze_embeddings", "frozen_layers", "class_balance", "soft_labels", "soft_weight",
+              "freeze_embeddings", "frozen_layers", "layers", "class_balance", "soft_labels", "soft_weight",
               "soft_on_labelled")
 
 

@@ -63,6 +63,9 @@ class TrainConfig:
     # Freeze the embeddings and this many lowest layers, and cache their outputs once
     # (classifier.frozen): cheaper steps, so more epochs fit the budget. 0: train all layers.
     frozen_layers: int = 3
+    # Keep only the base encoder's lowest N layers (None: all): a shallower student that
+    # serves faster, at some cost in quality (TRAINING.md, "Seventh session").
+    layers: int | None = None
     # The share of the n-gram part (classifier.lexical) in the probabilities; 0: encoder only.
     lexical_weight: float = 0.5
     # Replace every link with one word piece before the encoder reads a text (classifier.textprep):
@@ -90,6 +93,9 @@ class TrainConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
         if self.frozen_layers < 0:
             raise ConfigError(f"--frozen-layers must be at least 0, got {self.frozen_layers}")
+        if self.layers is not None and not self.frozen_layers < self.layers:
+            raise ConfigError(f"--frozen-layers ({self.frozen_layers}) must be below --layers "
+                              f"({self.layers}): at least one layer has to train")
         if not 0 < self.lr < 1:
             raise ConfigError(f"--lr must be in (0, 1), got {self.lr}")
         if not 0 <= self.class_balance <= 1:
@@ -205,6 +211,8 @@ def new_model(location: str, cfg: TrainConfig) -> MultiTaskClassifier:
     """A fresh model on the base encoder at ``location``, with the recipe's dropout and text
     preparation."""
     model = MultiTaskClassifier.from_base(location, dropout=cfg.dropout)
+    if cfg.layers is not None:
+        model.keep_lower_layers(cfg.layers)
     model.textprep = textprep_for(cfg)
     return model
 
