@@ -31,7 +31,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="freeze and cache the embeddings and this many lowest layers (default 3; 0 trains all)")
     train.add_argument("--layers", type=int,
                        help="keep only the base encoder's lowest N layers: a faster, shallower model "
-                            "(default: all; needs --frozen-layers below N)")
+                            "(default: all; --frozen-layers then defaults to N // 2)")
     train.add_argument("--strip-urls", action=argparse.BooleanOptionalAction, default=None,
                        help="replace links with one word piece before the encoder reads a text (default: on)")
     train.add_argument("--soft-labels", metavar="FILE[,FILE]|packaged|none",
@@ -97,6 +97,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     given = {k: getattr(args, k) for k in ("base", "data", "epochs", "max_length", "batch_size",
                                            "lr", "seed", "limit", "promote", "lexical_weight",
                                            "frozen_layers", "layers", "strip_urls", "soft_labels", "soft_weight")}
+    if given["layers"] is not None and given["frozen_layers"] is None:
+        given["frozen_layers"] = given["layers"] // 2  # as the default 3 is half of MiniLM's 6
     upgrade(settings.database)
     train(settings, replace(TrainConfig(), **{k: v for k, v in given.items() if v is not None}))
     return 0

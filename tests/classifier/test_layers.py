@@ -104,3 +104,28 @@ def test_a_shallow_version_runs_on_onnx_runtime_and_int8_quantises_every_layer(
     fp32_matmuls = [n.name for n in graph.node if n.op_type == "MatMul" and "/layer." in n.name
                     and "/attention/self/MatMul" not in n.name]  # activation x activation: never quantised
     assert not fp32_matmuls, fp32_matmuls
+
+
+@pytest.mark.slow
+def test_finpulse_train_layers_registers_a_shallow_version_with_half_its_layers_frozen(
+        model_settings, tmp_path: Path) -> None:  # noqa: ANN001
+    from classifier import registry
+    from tests.classifier.test_cli import finpulse
+    from tests.conftest import write_settings_file
+
+    settings = model_settings()
+    config = write_settings_file(settings, tmp_path / "finpulse.yaml")
+    done = finpulse(config, "train", "--layers", "2", "--limit", "48", "--epochs", "1", "--max-length", "16",
+                    "--batch-size", "16", "--soft-labels", "none")
+    assert done.returncode == 0, done.stderr
+    from classifier.onnx_runtime import encoder_depth
+
+    info = registry.resolve(settings)
+    meta = registry.read_meta(info.folder)
+    assert meta["training_args"]["layers"] == 2 and meta["training_args"]["frozen_layers"] == 1
+    assert encoder_depth(info.folder) == 2
+    [pred] = registry.load_engine(settings, info).predict(["Oil jumps"])
+    assert pred.model_version == info.version
+
+    refused = finpulse(config, "train", "--layers", "2", "--frozen-layers", "2", "--limit", "48")
+    assert refused.returncode != 0 and "--frozen-layers (2) must be below --layers (2)" in refused.stderr
