@@ -22,10 +22,7 @@ from finpulse.errors import ConfigError
 
 
 def _layers(model: MultiTaskClassifier) -> torch.nn.ModuleList:
-    layers = getattr(getattr(model.encoder, "encoder", None), "layer", None)
-    if layers is None or not hasattr(model.encoder, "embeddings"):
-        raise ConfigError(f"frozen_layers needs a BERT-style encoder; {type(model.encoder).__name__} is not one")
-    return layers
+    return model.transformer_layers("frozen_layers")
 
 
 def freeze_lower(model: MultiTaskClassifier, k: int) -> None:

@@ -52,13 +52,20 @@ class MultiTaskClassifier(nn.Module):
         encoder = AutoModel.from_pretrained(location, add_pooling_layer=False)
         return cls(encoder, encoder.config.hidden_size, dropout)
 
+    def transformer_layers(self, option: str) -> nn.ModuleList:
+        """The encoder's stack of transformer layers, for ``option`` (the setting that needs
+        it, named in the error): only a BERT-style encoder (embeddings, then ``encoder.layer``)
+        has one that can be cut or frozen."""
+        layers = getattr(getattr(self.encoder, "encoder", None), "layer", None)
+        if layers is None or not hasattr(self.encoder, "embeddings"):
+            raise ConfigError(f"{option} needs a BERT-style encoder; {type(self.encoder).__name__} is not one")
+        return layers
+
     def keep_lower_layers(self, n: int) -> None:
         """Keep only the lowest ``n`` transformer layers of a BERT-style encoder: a shallower,
         cheaper student (a network's cost per text is proportional to its depth). The config
         says so too, so a saved version loads with the same depth."""
-        layers = getattr(getattr(self.encoder, "encoder", None), "layer", None)
-        if layers is None:
-            raise ConfigError(f"layers needs a BERT-style encoder; {type(self.encoder).__name__} is not one")
+        layers = self.transformer_layers("layers")
         if not 1 <= n <= len(layers):
             raise ConfigError(f"layers must be between 1 and {len(layers)} for this "
                               f"{len(layers)}-layer encoder, got {n}")

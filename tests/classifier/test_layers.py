@@ -129,3 +129,13 @@ def test_finpulse_train_layers_registers_a_shallow_version_with_half_its_layers_
 
     refused = finpulse(config, "train", "--layers", "2", "--frozen-layers", "2", "--limit", "48")
     assert refused.returncode != 0 and "--frozen-layers (2) must be below --layers (2)" in refused.stderr
+
+
+def test_cutting_or_freezing_layers_needs_a_bert_style_encoder() -> None:
+    from classifier.frozen import freeze_lower
+
+    model = MultiTaskClassifier(torch.nn.Linear(8, 8), 8)  # no embeddings, no encoder.layer
+    with pytest.raises(ConfigError, match="layers needs a BERT-style encoder; Linear is not one"):
+        model.keep_lower_layers(1)
+    with pytest.raises(ConfigError, match="frozen_layers needs a BERT-style encoder; Linear is not one"):
+        freeze_lower(model, 1)
