@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.char_ngrams import CachedCharNgrams
 from classifier.labels import IGNORE, LABELS
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ class LexicalModel:
         self._coef_t: dict[str, np.ndarray] = {}  # [features, classes], made once per task
         common = {"n_features": config.n_features, "alternate_sign": False, "norm": None}
         self._words = HashingVectorizer(ngram_range=tuple(config.word_ngrams), lowercase=True, **common)
-        self._chars = HashingVectorizer(analyzer="char_wb", ngram_range=tuple(config.char_ngrams), **common)
+        self._chars = CachedCharNgrams(
+            HashingVectorizer(analyzer="char_wb", ngram_range=tuple(config.char_ngrams), **common))
 
     @property
     def weight(self) -> float:
@@ -69,12 +71,17 @@ class LexicalModel:
         return hstack([self._words.transform(texts), self._chars.transform(texts)]).tocsr()
 
     def _tfidf(self, counts, task: str):  # noqa: ANN001, ANN202
-        from sklearn.preprocessing import normalize
+        """Sublinear tf times this task's IDF, each row scaled to unit L2 norm: what
+        ``TfidfTransformer(sublinear_tf=True)`` gives, computed on the CSR arrays directly
+        (scipy's ``multiply`` and ``normalize`` convert and copy the matrix several times)."""
+        from scipy.sparse import csr_matrix
 
-        x = counts.astype(np.float32, copy=True)
-        x.data = 1.0 + np.log(x.data)  # sublinear tf
-        x = x.multiply(self.idf[task]).tocsr()
-        return normalize(x, norm="l2", copy=False)
+        counts = counts.tocsr()
+        values = (1.0 + np.log(counts.data)).astype(np.float32) * self.idf[task][counts.indices]
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=values.astype(np.float64) ** 2, minlength=counts.shape[0]))
+        values /= np.where(norms > 0, norms, 1.0)[rows].astype(np.float32)
+        return csr_matrix((values, counts.indices, counts.indptr), shape=counts.shape)
 
     def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Per task, an [n, classes] float32 array of probabilities."""

@@ -73,3 +73,12 @@ def test_a_task_with_one_class_in_a_tiny_sample_predicts_that_class() -> None:
     probs = model.predict_proba(["anything at all"])
     assert probs["topic"][0].argmax() == 5 and probs["topic"][0, 5] > 0.99
     assert probs["sentiment"].shape == (1, 3) and probs["sentiment"][0, 2] < 0.01
+
+
+def test_a_text_without_features_gets_the_intercepts_distribution(fitted: LexicalModel) -> None:
+    probs = fitted.predict_proba(["", "  \t ", "Apple beats earnings"])
+    for task, p in probs.items():
+        assert np.isfinite(p).all()
+        sig = 1.0 / (1.0 + np.exp(-fitted.intercept[task].astype(np.float64)))
+        assert np.allclose(p[0], sig / sig.sum(), atol=1e-6) and np.allclose(p[1], p[0])
+        assert not np.allclose(p[2], p[0])
