@@ -4,8 +4,9 @@ scikit-learn's ``HashingVectorizer(analyzer="char_wb")`` builds every n-gram of 
 Python loop and hashes it, which made it most of the lexical part's cost at inference (about
 0.2 ms of 0.35 ms per text; classifier/TRAINING.md, "Eighth session"). But ``char_wb`` n-grams
 never cross a word boundary: a text's n-grams are the concatenation of its words' n-grams, and
-news reuses the same words all day. So each distinct word is analysed and hashed once, by the
-vectorizer itself, and its feature indices are kept; a text's row is the sum of its words' rows.
+most words of a story have been seen before (figures and names often have not). So each
+distinct word is analysed and hashed once, by the vectorizer itself, and its feature indices
+are kept; a text's row is the sum of its words' rows.
 The result is the vectorizer's matrix exactly (same indices, same counts), which
 tests/classifier/test_char_ngrams.py checks on awkward texts.
 """
@@ -43,6 +44,14 @@ class CachedCharNgrams:
 
     def __len__(self) -> int:
         return len(self._cache)
+
+    def __getstate__(self) -> dict:
+        # A copy (``copy.deepcopy`` of a model, pickling) starts with an empty cache and its own lock.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._cache, self._lock = {}, threading.Lock()
 
     def _hashed(self, words: list[str]) -> list[np.ndarray]:
         with self._lock:

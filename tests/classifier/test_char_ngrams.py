@@ -100,3 +100,14 @@ def test_threads_sharing_one_cache_get_exact_rows() -> None:
 def test_a_word_analyzer_is_refused() -> None:
     with pytest.raises(ValueError, match="char_wb"):
         CachedCharNgrams(HashingVectorizer(analyzer="word", alternate_sign=False, norm=None))
+
+
+def test_a_copy_starts_empty_and_gives_the_same_matrix() -> None:
+    import copy
+    import pickle
+
+    cached = CachedCharNgrams(vectorizer())
+    cached.transform(AWKWARD)
+    for twin in (copy.deepcopy(cached), pickle.loads(pickle.dumps(cached))):
+        assert len(twin) == 0 and len(cached) > 0
+        assert_same(twin.transform(AWKWARD), vectorizer().transform(AWKWARD))
