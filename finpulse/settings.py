@@ -86,7 +86,10 @@ class ModelSettings(_Section):
     # onnxruntime (CPU only; fp32 or int8). See classifier/precision.py and TRAINING.md.
     runtime: Literal["auto", "torch", "onnxruntime"] = "auto"
     max_length: int = Field(default=128, ge=8, le=512)
-    max_batch_size: int = Field(default=64, ge=1)
+    # The cap binds only when articles queue up (a backlog, a burst): then a larger batch, sorted
+    # by length into sub-batches, pads less. 256 against 64: the default model's worker +15 %
+    # (bench/classifier_worker.py, TRAINING.md "Eighth session"); the memory bound is the token budget.
+    max_batch_size: int = Field(default=256, ge=1)
     max_batch_tokens: int = Field(default=8192, ge=64)
     max_wait_ms: int = Field(default=50, ge=0)
     threads: int = Field(default=0, ge=0)  # 0: let torch decide
