@@ -14,8 +14,8 @@ tests/classifier/test_char_ngrams.py checks on awkward texts.
 from __future__ import annotations
 
 import threading
-from itertools import islice
 from collections.abc import Sequence
+from itertools import islice
 
 import numpy as np
 from scipy.sparse import csr_matrix

@@ -70,27 +70,31 @@ class LexicalModel:
 
         return hstack([self._words.transform(texts), self._chars.transform(texts)]).tocsr()
 
-    def _tfidf(self, counts, task: str):  # noqa: ANN001, ANN202
-        """Sublinear tf times this task's IDF, each row scaled to unit L2 norm: what
-        ``TfidfTransformer(sublinear_tf=True)`` gives, computed on the CSR arrays directly
-        (scipy's ``multiply`` and ``normalize`` convert and copy the matrix several times)."""
+    def _tfidf(self, counts, tasks: Sequence[str] = TASKS) -> dict:  # noqa: ANN001
+        """Per task, the sublinear tf times that task's IDF, each row scaled to unit L2 norm:
+        what ``TfidfTransformer(sublinear_tf=True)`` gives. Computed on the CSR arrays directly
+        (scipy's ``multiply`` and ``normalize`` convert and copy the matrix several times), and
+        the tf and row ids once for every task."""
         from scipy.sparse import csr_matrix
 
         counts = counts.tocsr()
-        values = (1.0 + np.log(counts.data)).astype(np.float32) * self.idf[task][counts.indices]
+        tf = (1.0 + np.log(counts.data)).astype(np.float32)
         rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=values.astype(np.float64) ** 2, minlength=counts.shape[0]))
-        values /= np.where(norms > 0, norms, 1.0)[rows].astype(np.float32)
-        return csr_matrix((values, counts.indices, counts.indptr), shape=counts.shape)
+        out = {}
+        for task in tasks:
+            values = tf * self.idf[task][counts.indices]
+            norms = np.sqrt(np.bincount(rows, weights=values.astype(np.float64) ** 2, minlength=counts.shape[0]))
+            values /= np.where(norms > 0, norms, 1.0)[rows].astype(np.float32)
+            out[task] = csr_matrix((values, counts.indices, counts.indptr), shape=counts.shape)
+        return out
 
     def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Per task, an [n, classes] float32 array of probabilities."""
-        counts = self.counts(texts)
         out = {}
-        for task in TASKS:
+        for task, x in self._tfidf(self.counts(texts)).items():
             if task not in self._coef_t:
                 self._coef_t[task] = np.ascontiguousarray(self.coef[task].T, dtype=np.float32)
-            scores = (self._tfidf(counts, task) @ self._coef_t[task]).astype(np.float64) + self.intercept[task]
+            scores = (x @ self._coef_t[task]).astype(np.float64) + self.intercept[task]
             p = 1.0 / (1.0 + np.exp(-scores))
             out[task] = (p / np.maximum(p.sum(1, keepdims=True), 1e-12)).astype(np.float32)
         return out
@@ -126,7 +130,7 @@ class LexicalModel:
                 continue
             clf = SGDClassifier(loss="log_loss", alpha=config.alpha, max_iter=config.epochs,
                                 tol=1e-4, random_state=config.seed)
-            clf.fit(model._tfidf(counts[rows], task), y[rows])
+            clf.fit(model._tfidf(counts[rows], (task,))[task], y[rows])
             coef[clf.classes_] = clf.coef_ if len(clf.classes_) > 2 else np.vstack([-clf.coef_, clf.coef_])
             intercept[clf.classes_] = (clf.intercept_ if len(clf.classes_) > 2
                                        else np.array([-clf.intercept_[0], clf.intercept_[0]]))

@@ -34,7 +34,7 @@ def test_features_and_probabilities_match_scikit_learn(fitted: LexicalModel) -> 
     counts = fitted.counts(TEXTS)
     rows = [i for i, s in enumerate(SENTIMENT) if s != IGNORE]
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts[rows])
-    ours = fitted._tfidf(counts, "sentiment")
+    ours = fitted._tfidf(counts, ("sentiment",))["sentiment"]
     assert np.allclose(ours.toarray(), tfidf.transform(counts).toarray(), atol=1e-6)
 
     cfg = fitted.config
