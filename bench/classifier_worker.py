@@ -3,6 +3,11 @@
 
     .venv/bin/python bench/classifier_worker.py [--model VERSION_OR_DIR] [--n 2000]
         [--precision auto|fp32|int8] [--runtime auto|torch|onnxruntime] [--threads N]
+        [--null-model] [--profile FILE]
+
+``--null-model`` replaces the network and the lexical part by uniform probabilities, so what
+is left is the worker's own cost: polling, decoding, tickers, building and producing the
+results, committing. ``--profile FILE`` writes a cProfile of the worker's main thread.
 """
 
 from __future__ import annotations
@@ -19,6 +24,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+class NullEngine:
+    """Uniform probabilities for every text: the worker without a model."""
+
+    version, runtime, precision, device = "null", "none", "none", "cpu"
+
+    def encode(self, texts):  # noqa: ANN001, ANN201
+        from classifier.engine import Encoded
+
+        return Encoded([[0]] * len(texts))
+
+    def run(self, encoded):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        from classifier.engine import Probabilities
+
+        n = len(encoded)
+        return Probabilities(np.full((n, 20), 1 / 20, np.float32), np.full((n, 3), 1 / 3, np.float32))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model")
@@ -26,6 +50,9 @@ def main() -> int:
     parser.add_argument("--precision", default=None)
     parser.add_argument("--runtime", default=None)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--null-model", action="store_true",
+                        help="uniform probabilities instead of a model: the Kafka side alone")
+    parser.add_argument("--profile", help="write a cProfile of the worker's main thread here")
     args = parser.parse_args()
 
     from kafka import KafkaConsumer
@@ -55,8 +82,19 @@ def main() -> int:
         producer.send(topics.raw, key=a.id.encode(), value=a.encode())
     producer.flush()
     stop = threading.Event()
-    worker = threading.Thread(target=run_worker, args=(settings, stop), kwargs={"model": args.model},
-                              daemon=True)
+    engine = NullEngine() if args.null_model else None
+
+    def work() -> None:
+        if not args.profile:
+            run_worker(settings, stop, model=args.model, engine=engine)
+            return
+        import cProfile
+
+        with cProfile.Profile() as prof:
+            run_worker(settings, stop, model=args.model, engine=engine)
+        prof.dump_stats(args.profile)
+
+    worker = threading.Thread(target=work, daemon=True)
     reader = KafkaConsumer(topics.classified, bootstrap_servers=kafka.bootstrap_servers,
                            auto_offset_reset="earliest", group_id=None)
     worker.start()
@@ -76,10 +114,11 @@ def main() -> int:
             seen += len(records)
             last = now_s
     stop.set()
-    worker.join(30)
+    worker.join(60)
     reader.close()
     rate = (args.n - uncounted) / (last - first) if last > first else float("nan")
-    print(f"worker: {args.n} articles, Kafka in -> Kafka out, {rate:.1f} articles/s "
+    what = "no model (--null-model)" if args.null_model else (args.model or "the champion")
+    print(f"worker ({what}): {args.n} articles, Kafka in -> Kafka out, {rate:.1f} articles/s "
           f"(from the first batch out to the last, that batch's {uncounted} not counted; "
           f"model load and start-up excluded)")
     return 0

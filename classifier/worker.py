@@ -161,13 +161,14 @@ class Worker:
 
 def run_worker(settings: Settings, stop: threading.Event, *, model: str | None = None,
                consumer=None, producer=None, watchlist: Watchlist | None = None,  # noqa: ANN001
-               swap_every_s: float = 3.0) -> Stats:
-    """Run until ``stop`` is set. ``model`` pins a version or folder (no hot swap); otherwise
-    the champion runs and is swapped when it changes."""
+               swap_every_s: float = 3.0, engine: Engine | None = None) -> Stats:
+    """Run until ``stop`` is set. ``model`` pins a version or folder, and ``engine`` an engine
+    already loaded (benchmarks): no hot swap with either; otherwise the champion runs and is
+    swapped when it changes."""
     from finpulse.tickers import load_watchlist
 
-    info = registry.resolve(settings, model)
-    engine = registry.load_engine(settings, info)
+    pinned = model is not None or engine is not None
+    engine = engine or registry.load_engine(settings, registry.resolve(settings, model))
     log.info("classifier serving %s (%s %s on %s)", engine.version, engine.runtime, engine.precision,
              engine.device)
     wl = watchlist if watchlist is not None else load_watchlist(settings.ingest.watchlist_file)
@@ -176,7 +177,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, model: str | None =
                            max_poll_records=settings.model.max_batch_size,
                            consumer=consumer, producer=producer) as (consumer, producer):
         watcher = None
-        if model is None:
+        if not pinned:
             watcher = ChampionWatcher(lambda: registry.champion_version(settings),
                                       lambda v: registry.load_engine(settings, registry.resolve(settings, v)),
                                       engine.version, swap_every_s, stop)

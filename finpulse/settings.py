@@ -64,6 +64,13 @@ class KafkaSettings(_Section):
     client_id: str = "finpulse"
     # Consumer groups are "<group_prefix>-<part>", e.g. finpulse-sink, finpulse-classifier.
     group_prefix: str = "finpulse"
+    # A producer's batch per partition, in bytes. kafka-python's default (16 KiB, about a dozen
+    # classified articles) made the classifier's flush of a 256-article batch go out 15 records
+    # to a request, waking the producer's sender thread on nearly every send. With 512 KiB the
+    # worker without a model moved 1.5x the articles for 0.7x the broker's CPU
+    # (bench/classifier_worker.py --null-model; TRAINING.md "Ninth session"). Stays below the
+    # broker's default message.max.bytes (1 MiB).
+    producer_batch_bytes: int = Field(default=512 * 1024, ge=1024, le=1_000_000)
     local: LocalBrokerSettings = LocalBrokerSettings()
 
 
