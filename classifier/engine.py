@@ -175,18 +175,22 @@ class Engine:
 
 
 def to_predictions(probs: Probabilities, version: str, latencies_ms: Sequence[float]) -> list[Prediction]:
-    """One ``Prediction`` per row of ``probs``."""
+    """One ``Prediction`` per row of ``probs`` (argmax and rounding done for all rows at once:
+    this runs on the worker's main thread, for every article)."""
     now = utcnow()
-    out = []
-    for t, s, latency in zip(probs.topic, probs.sentiment, latencies_ms):
-        ti, si = int(t.argmax()), int(s.argmax())
-        score = float(s[1] - s[0])
-        out.append(Prediction(
-            topic=TOPICS[ti], topic_id=ti, topic_confidence=min(1.0, float(t[ti])),
-            topic_probs=[round(float(x), 6) for x in t],
-            sentiment=SENTIMENTS[si], sentiment_confidence=min(1.0, float(s[si])),
-            sentiment_probs=[round(float(x), 6) for x in s],
+    t_ids, s_ids = probs.topic.argmax(1).tolist(), probs.sentiment.argmax(1).tolist()
+    t_conf = probs.topic.max(1).astype(np.float64).tolist()
+    s_conf = probs.sentiment.max(1).astype(np.float64).tolist()
+    t_rounded = np.round(probs.topic.astype(np.float64), 6).tolist()
+    s_rounded = np.round(probs.sentiment.astype(np.float64), 6).tolist()
+    scores = (probs.sentiment[:, 1].astype(np.float64) - probs.sentiment[:, 0]).tolist()
+    return [
+        Prediction(
+            topic=TOPICS[ti], topic_id=ti, topic_confidence=min(1.0, tc), topic_probs=tp,
+            sentiment=SENTIMENTS[si], sentiment_confidence=min(1.0, sc), sentiment_probs=sp,
             sentiment_score=max(-1.0, min(1.0, score)),
             model_version=version, latency_ms=max(0.0, latency), classified_at=now,
-        ))
-    return out
+        )
+        for ti, si, tc, sc, tp, sp, score, latency
+        in zip(t_ids, s_ids, t_conf, s_conf, t_rounded, s_rounded, scores, latencies_ms)
+    ]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from classifier.engine import Engine, plan_batches
+from classifier.engine import Engine, Probabilities, plan_batches, to_predictions
 from classifier.model import MultiTaskClassifier
+from finpulse.schemas import TOPICS
 
 
 @pytest.mark.unit
@@ -88,3 +90,20 @@ def test_the_encoder_reads_links_as_one_word_piece_and_the_lexical_part_reads_ra
     unprepared = _engine(tiny_model)
     unprepared.textprep = type(engine.textprep)()  # as a version trained before text preparation
     assert len(unprepared.encode([raw]).ids[0]) > len(encoded.ids[0]) + 5
+
+
+@pytest.mark.unit
+def test_predictions_follow_each_row_of_probabilities() -> None:
+    topic = np.full((2, len(TOPICS)), 0.01, dtype=np.float32)
+    topic[0, 3], topic[1, 17] = 0.81, 0.8123456789
+    sentiment = np.array([[0.7, 0.2, 0.1], [0.05, 0.9, 0.05]], dtype=np.float32)
+    first, second = to_predictions(Probabilities(topic, sentiment), "v1", [12.5, 0.0])
+    assert (first.topic, first.topic_id, first.sentiment) == (TOPICS[3], 3, "bearish")
+    assert (second.topic, second.topic_id, second.sentiment) == (TOPICS[17], 17, "bullish")
+    assert first.sentiment_score == pytest.approx(0.2 - 0.7, abs=1e-6)
+    assert second.sentiment_score == pytest.approx(0.9 - 0.05, abs=1e-6)
+    assert second.topic_confidence == pytest.approx(0.8123457, abs=1e-6)
+    assert second.topic_probs[17] == 0.812346  # rounded to 6 places for the wire
+    assert first.sentiment_probs == [0.7, 0.2, 0.1]
+    assert (first.latency_ms, second.latency_ms, first.model_version) == (12.5, 0.0, "v1")
+    assert first.classified_at == second.classified_at
