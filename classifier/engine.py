@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Protocol
@@ -117,6 +118,7 @@ class Engine:
         device: str = "cpu",
         runtime: str = "torch",
         runner: Runner | None = None,
+        parallel_batches: int = 1,
     ) -> None:
         self.version = version
         self.tokenizer = tokenizer
@@ -130,6 +132,12 @@ class Engine:
         self.textprep = getattr(model, "textprep", TextPrep())
         self.runner: Runner = runner or TorchRunner(model, precision, self.device)
         self.pad_id = tokenizer.pad_token_id or 0
+        # Sub-batches run this many at once on their own threads (the runner must take
+        # concurrent calls, as an ONNX Runtime session does); the lexical part meanwhile runs
+        # on the calling thread. Idle threads end when the engine is dropped (a hot swap).
+        self.parallel_batches = parallel_batches
+        self._pool = (ThreadPoolExecutor(parallel_batches, thread_name_prefix=f"engine-{version}")
+                      if parallel_batches > 1 else None)
 
     def encode(self, texts: Sequence[str]) -> Encoded:
         cap = self.max_length * CHARS_PER_TOKEN_CAP
@@ -153,19 +161,37 @@ class Engine:
         topic = np.zeros((n, len(TOPICS)), dtype=np.float32)
         sentiment = np.zeros((n, len(SENTIMENTS)), dtype=np.float32)
         lengths = [len(x) for x in encoded.ids]
-        for batch in plan_batches(lengths, self.max_batch_tokens, self.max_batch_size):
-            topic[batch], sentiment[batch] = self.runner(*self._padded([encoded.ids[i] for i in batch]))
-        return self._mix_lexical(Probabilities(topic, sentiment), encoded)
+        plans = plan_batches(lengths, self.max_batch_tokens, self.max_batch_size)
+        if self._pool is None or len(plans) < 2:
+            for batch in plans:
+                topic[batch], sentiment[batch] = self.runner(*self._padded([encoded.ids[i] for i in batch]))
+            return self._mix_lexical(Probabilities(topic, sentiment), encoded)
+        # Longest first, so the last sub-batches to start are the cheapest.
+        running = [(batch, self._pool.submit(self.runner, *self._padded([encoded.ids[i] for i in batch])))
+                   for batch in plans]
+        lexical = self._lexical(encoded)
+        for batch, future in running:
+            topic[batch], sentiment[batch] = future.result()
+        return self._mix(Probabilities(topic, sentiment), lexical)
 
-    def _mix_lexical(self, probs: Probabilities, encoded: Encoded) -> Probabilities:
-        """The encoder's probabilities averaged with the lexical part's (weight ``w``)."""
+    def _lexical(self, encoded: Encoded) -> dict[str, np.ndarray] | None:
+        """The lexical part's probabilities, when the model has one and it has a weight."""
         if self.lexical is None or self.lexical.weight == 0 or len(encoded) == 0:
-            return probs
+            return None
         if encoded.texts is None:
             raise ValueError("this model has a lexical part: encode() the texts with this engine")
-        lex, w = self.lexical.predict_proba(encoded.texts), self.lexical.weight
-        return Probabilities((1 - w) * probs.topic + w * lex["topic"],
-                             (1 - w) * probs.sentiment + w * lex["sentiment"])
+        return self.lexical.predict_proba(encoded.texts)
+
+    def _mix(self, probs: Probabilities, lexical: dict[str, np.ndarray] | None) -> Probabilities:
+        """The encoder's probabilities averaged with the lexical part's (weight ``w``)."""
+        if lexical is None:
+            return probs
+        w = self.lexical.weight
+        return Probabilities((1 - w) * probs.topic + w * lexical["topic"],
+                             (1 - w) * probs.sentiment + w * lexical["sentiment"])
+
+    def _mix_lexical(self, probs: Probabilities, encoded: Encoded) -> Probabilities:
+        return self._mix(probs, self._lexical(encoded))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         start = time.perf_counter()

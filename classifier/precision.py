@@ -4,6 +4,7 @@ autocast, fp16/bf16 on CUDA, or int8 dynamic quantisation on CPU."""
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import partial
@@ -81,6 +82,23 @@ def pick_runtime(runtime: str, device: str, precision: str) -> str:
     elif runtime not in RUNTIMES:
         raise ConfigError(f"model.runtime must be auto or one of {RUNTIMES}, got {runtime!r}")
     return runtime
+
+
+def pick_parallel_batches(setting: int, runtime: str, device: str) -> int:
+    """Resolve ``model.parallel_batches`` 0 (auto): two sub-batches at once with ONNX Runtime on
+    a CPU of two or more cores (its session runs concurrent calls, without the GIL), else one.
+    torch on a CPU keeps one: its forward pass holds the GIL between operators."""
+    if setting:
+        return setting
+    return 2 if runtime == "onnxruntime" and device == "cpu" and (os.cpu_count() or 1) >= 2 else 1
+
+
+def intra_op_threads(threads: int, parallel: int) -> int:
+    """Threads for each of ``parallel`` concurrent runs, from ``model.threads`` (0: the
+    runtime's own choice when one run at a time, else the CPU count shared out)."""
+    if parallel <= 1:
+        return threads
+    return max(1, (threads or os.cpu_count() or 1) // parallel)
 
 
 def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:

@@ -163,7 +163,7 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):  # noq
 
     from classifier.engine import Engine
     from classifier.model import MultiTaskClassifier
-    from classifier.precision import pick_device, pick_precision, pick_runtime
+    from classifier.precision import intra_op_threads, pick_device, pick_parallel_batches, pick_precision, pick_runtime
 
     if not (info.folder / "model.safetensors").is_file():
         raise ModelNotFound(f"model {info.version}: folder {info.folder} has no weights")
@@ -175,17 +175,19 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):  # noq
     device = pick_device(overrides.pop("device", m.device))
     precision = pick_precision(overrides.pop("precision", m.precision), device)
     runtime = pick_runtime(overrides.pop("runtime", m.runtime), device, precision)
+    parallel = pick_parallel_batches(overrides.pop("parallel_batches", m.parallel_batches), runtime, device)
     opts = {
         "max_length": m.max_length, "max_batch_tokens": m.max_batch_tokens,
         "max_batch_size": m.max_batch_size, "precision": precision, "device": device,
-        "runtime": runtime, **overrides,
+        "runtime": runtime, "parallel_batches": parallel, **overrides,
     }
     model = MultiTaskClassifier.from_folder(info.folder)
     tokenizer = AutoTokenizer.from_pretrained(str(info.folder))
     if runtime == "onnxruntime":
         from classifier.onnx_runtime import OrtRunner, ensure_onnx
 
-        opts["runner"] = OrtRunner(ensure_onnx(info.folder, precision, model), threads=m.threads)
+        opts["runner"] = OrtRunner(ensure_onnx(info.folder, precision, model),
+                                   threads=intra_op_threads(m.threads, parallel))
     return Engine(model, tokenizer, version=info.version, **opts)
 
 

@@ -12,7 +12,7 @@ import pytest
 from classifier.engine import Engine
 from classifier.model import MultiTaskClassifier
 from classifier.onnx_runtime import OrtRunner, encoder_depth, ensure_onnx, file_name
-from classifier.precision import pick_runtime
+from classifier.precision import intra_op_threads, pick_parallel_batches, pick_runtime
 from finpulse.errors import ConfigError
 
 pytestmark = pytest.mark.slow
@@ -86,6 +86,30 @@ def test_a_version_folder_it_cannot_write_to_exports_elsewhere(tiny_model: Path,
     assert not path.is_relative_to(folder) and path.is_file() and path.parent.name == folder.name
 
 
+def test_sub_batches_run_at_once_give_the_same_probabilities(version_copy: Path) -> None:
+    _, one = _engines(version_copy, max_batch_tokens=64, max_batch_size=2)
+    _, three = _engines(version_copy, max_batch_tokens=64, max_batch_size=2, parallel_batches=3)
+    texts = TEXTS * 5  # 18 sub-batches of up to 2 texts, finished in any order
+    expected, got = one.run(one.encode(texts)), three.run(three.encode(texts))
+    assert three._pool is not None and one._pool is None
+    assert np.abs(got.topic - expected.topic).max() < 1e-6
+    assert np.abs(got.sentiment - expected.sentiment).max() < 1e-6
+    lone = three.run(three.encode(TEXTS[:1]))  # one sub-batch: no thread hand-off needed
+    assert np.abs(lone.topic[0] - expected.topic[0]).max() < 1e-6
+
+
+def test_pick_parallel_batches_and_their_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert pick_parallel_batches(0, "onnxruntime", "cpu") == 2
+    assert pick_parallel_batches(0, "torch", "cpu") == 1  # its forward pass holds the GIL
+    assert pick_parallel_batches(0, "torch", "cuda") == 1
+    assert pick_parallel_batches(3, "torch", "cpu") == 3  # a setting is taken as given
+    assert intra_op_threads(0, 2) == 1 and intra_op_threads(0, 1) == 0  # 0: the runtime decides
+    assert intra_op_threads(8, 2) == 4 and intra_op_threads(1, 2) == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert pick_parallel_batches(0, "onnxruntime", "cpu") == 1
+
+
 def test_pick_runtime() -> None:
     assert pick_runtime("auto", "cpu", "fp32") == "onnxruntime"
     assert pick_runtime("auto", "cpu", "int8") == "onnxruntime"
@@ -102,6 +126,8 @@ def test_load_engine_follows_the_runtime_setting(tiny_run) -> None:  # noqa: ANN
     from classifier import registry
 
     info = registry.resolve(tiny_run.settings)
-    assert registry.load_engine(tiny_run.settings, info).runtime == "onnxruntime"  # auto on CPU
+    auto = registry.load_engine(tiny_run.settings, info)
+    assert auto.runtime == "onnxruntime"  # auto on CPU
+    assert auto.parallel_batches == pick_parallel_batches(0, "onnxruntime", "cpu")
     engine = registry.load_engine(tiny_run.settings, info, runtime="torch")
     assert engine.runtime == "torch" and len(engine.predict(TEXTS)) == len(TEXTS)
