@@ -60,7 +60,9 @@ def naive_rate(folder: Path, texts: list[str], max_length: int, device: str = "c
     return len(texts) / (time.perf_counter() - start)
 
 
-def engine_rate(settings, info, texts: list[str], path: str, device: str = "cpu") -> float:  # noqa: ANN001
+def engine_rate(settings, info, texts: list[str], path: str, device: str = "cpu") -> tuple[float, int]:  # noqa: ANN001
+    """Texts/s of the engine on ``path`` (RUNTIME:PRECISION), and how many sub-batches it ran
+    at once (``model.parallel_batches``)."""
     from classifier.registry import load_engine
 
     runtime, precision = path.split(":")
@@ -68,7 +70,7 @@ def engine_rate(settings, info, texts: list[str], path: str, device: str = "cpu"
     engine.predict(texts[:64])  # warm-up
     start = time.perf_counter()
     engine.predict(texts)
-    return len(texts) / (time.perf_counter() - start)
+    return len(texts) / (time.perf_counter() - start), engine.parallel_batches
 
 
 def main() -> int:
@@ -99,8 +101,9 @@ def main() -> int:
     print(f"(a) transformers pipeline, one text at a time: {naive:8.1f} texts/s "
           f"({len(naive_texts)} texts)")
     for path in args.paths.split(","):
-        rate = engine_rate(settings, info, texts, path, args.device)
-        print(f"(b) finpulse engine, {path:>16}: {rate:8.1f} texts/s   ratio {rate / naive:5.1f}x", flush=True)
+        rate, parallel = engine_rate(settings, info, texts, path, args.device)
+        print(f"(b) finpulse engine, {path:>16}: {rate:8.1f} texts/s   ratio {rate / naive:5.1f}x   "
+              f"({parallel} sub-batch(es) at once)", flush=True)
     return 0
 
 
