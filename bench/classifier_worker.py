@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 class NullEngine:
     """Uniform probabilities for every text: the worker without a model."""
 
-    version, runtime, precision, device = "null", "none", "none", "cpu"
+    version, runtime, precision, device, parallel_batches = "null", "none", "none", "cpu", 1
 
     def encode(self, texts):  # noqa: ANN001, ANN201
         from classifier.engine import Encoded

@@ -84,13 +84,21 @@ def pick_runtime(runtime: str, device: str, precision: str) -> str:
     return runtime
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers narrow), else the count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 def pick_parallel_batches(setting: int, runtime: str, device: str) -> int:
     """Resolve ``model.parallel_batches`` 0 (auto): two sub-batches at once with ONNX Runtime on
     a CPU of two or more cores (its session runs concurrent calls, without the GIL), else one.
     torch on a CPU keeps one: its forward pass holds the GIL between operators."""
     if setting:
         return setting
-    return 2 if runtime == "onnxruntime" and device == "cpu" and (os.cpu_count() or 1) >= 2 else 1
+    return 2 if runtime == "onnxruntime" and device == "cpu" and available_cpus() >= 2 else 1
 
 
 def intra_op_threads(threads: int, parallel: int) -> int:
@@ -98,7 +106,7 @@ def intra_op_threads(threads: int, parallel: int) -> int:
     runtime's own choice when one run at a time, else the CPU count shared out)."""
     if parallel <= 1:
         return threads
-    return max(1, (threads or os.cpu_count() or 1) // parallel)
+    return max(1, (threads or available_cpus()) // parallel)
 
 
 def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:

@@ -170,7 +170,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, model: str | None =
     pinned = model is not None or engine is not None
     engine = engine or registry.load_engine(settings, registry.resolve(settings, model))
     log.info("classifier serving %s (%s %s on %s, %d sub-batch(es) at once)", engine.version, engine.runtime,
-             engine.precision, engine.device, getattr(engine, "parallel_batches", 1))
+             engine.precision, engine.device, engine.parallel_batches)
     wl = watchlist if watchlist is not None else load_watchlist(settings.ingest.watchlist_file)
     with fk.stream_clients(settings.kafka, group_id=settings.group("classifier"),
                            topics=[settings.kafka.topics.raw], client_id="classifier",

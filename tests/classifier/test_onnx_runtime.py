@@ -99,14 +99,14 @@ def test_sub_batches_run_at_once_give_the_same_probabilities(version_copy: Path)
 
 
 def test_pick_parallel_batches_and_their_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("classifier.precision.available_cpus", lambda: 2)
     assert pick_parallel_batches(0, "onnxruntime", "cpu") == 2
     assert pick_parallel_batches(0, "torch", "cpu") == 1  # its forward pass holds the GIL
     assert pick_parallel_batches(0, "torch", "cuda") == 1
     assert pick_parallel_batches(3, "torch", "cpu") == 3  # a setting is taken as given
     assert intra_op_threads(0, 2) == 1 and intra_op_threads(0, 1) == 0  # 0: the runtime decides
     assert intra_op_threads(8, 2) == 4 and intra_op_threads(1, 2) == 1
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    monkeypatch.setattr("classifier.precision.available_cpus", lambda: 1)
     assert pick_parallel_batches(0, "onnxruntime", "cpu") == 1
 
 
