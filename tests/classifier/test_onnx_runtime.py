@@ -3,7 +3,9 @@ is cached in the version folder; settings pick the runtime or say precisely why 
 
 from __future__ import annotations
 
+import gc
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from classifier.model import MultiTaskClassifier
 from classifier.onnx_runtime import OrtRunner, encoder_depth, ensure_onnx, file_name
 from classifier.precision import intra_op_threads, pick_parallel_batches, pick_runtime
 from finpulse.errors import ConfigError
+from tests.support import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -96,6 +99,25 @@ def test_sub_batches_run_at_once_give_the_same_probabilities(version_copy: Path)
     assert np.abs(got.sentiment - expected.sentiment).max() < 1e-6
     lone = three.run(three.encode(TEXTS[:1]))  # one sub-batch: no thread hand-off needed
     assert np.abs(lone.topic[0] - expected.topic[0]).max() < 1e-6
+
+
+def test_a_dropped_engine_s_threads_end(version_copy: Path) -> None:
+    # A hot swap drops the old engine: its sub-batch threads must not outlive it.
+    from transformers import AutoTokenizer
+
+    def pool_threads() -> int:
+        return sum(t.name.startswith("engine-dropped_") for t in threading.enumerate())
+
+    tokenizer = AutoTokenizer.from_pretrained(str(version_copy))
+    model = MultiTaskClassifier.from_folder(version_copy)
+    engine = Engine(model, tokenizer, version="dropped", max_length=32, max_batch_tokens=64,
+                    max_batch_size=2, runtime="onnxruntime", parallel_batches=2,
+                    runner=OrtRunner(ensure_onnx(version_copy, "fp32", model), threads=1))
+    engine.run(engine.encode(TEXTS))
+    assert pool_threads() == 2
+    del engine
+    gc.collect()
+    wait_until(lambda: pool_threads() == 0, timeout_s=10, what="the dropped engine's threads to end")
 
 
 def test_pick_parallel_batches_and_their_threads(monkeypatch: pytest.MonkeyPatch) -> None:
