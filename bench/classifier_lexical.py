@@ -24,22 +24,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def plain_proba(model, texts: list[str], words, chars, coef_t: dict) -> dict:  # noqa: ANN001
-    """The scikit-learn way, from the same fitted arrays (``coef_t``: each task's weights,
-    transposed and contiguous, made once)."""
+def plain_proba(model, texts: list[str]) -> dict:  # noqa: ANN001 - a LexicalModel
+    """The scikit-learn way with the model's own vectorizers and weights: every character
+    n-gram of every text analysed and hashed, the TF-IDF through scipy."""
     import numpy as np
     from scipy.sparse import hstack
     from sklearn.preprocessing import normalize
 
-    counts = hstack([words.transform(texts), chars.transform(texts)]).tocsr()
+    # The model's word vectorizer, and the plain one behind its character cache.
+    counts = hstack([model._words.transform(texts), model._chars.vectorizer.transform(texts)]).tocsr()
     out = {}
     for task in ("topic", "sentiment"):
         x = counts.astype(np.float32, copy=True)
         x.data = 1.0 + np.log(x.data)
         x = normalize(x.multiply(model.idf[task]).tocsr(), norm="l2", copy=False)
-        scores = (x @ coef_t[task]).astype(np.float64) + model.intercept[task]
-        p = 1.0 / (1.0 + np.exp(-scores))
-        out[task] = (p / p.sum(1, keepdims=True)).astype(np.float32)
+        out[task] = model.proba(x, task)  # the same scoring as (b): only the features differ
     return out
 
 
@@ -61,7 +60,6 @@ def main() -> int:
     args = parser.parse_args()
 
     import numpy as np
-    from sklearn.feature_extraction.text import HashingVectorizer
 
     from classifier import registry
     from classifier.data import load_seed
@@ -77,14 +75,9 @@ def main() -> int:
     if probe is None:
         print(f"model {info.version} has no lexical part")
         return 1
-    cfg = probe.config
-    common = {"n_features": cfg.n_features, "alternate_sign": False, "norm": None}
-    words = HashingVectorizer(ngram_range=tuple(cfg.word_ngrams), lowercase=True, **common)
-    chars = HashingVectorizer(analyzer="char_wb", ngram_range=tuple(cfg.char_ngrams), **common)
     print(f"model {info.version}, {len(texts)} texts, batches of 64, cache warmed on {len(warm)} other texts")
 
-    coef_t = {task: np.ascontiguousarray(probe.coef[task].T) for task in ("topic", "sentiment")}
-    plain_proba(probe, ["warm up the code paths"], words, chars, coef_t)
+    plain_proba(probe, ["warm up the code paths"])
 
     def best(run):  # noqa: ANN001, ANN202 - run() -> (rate, probabilities)
         results = [run() for _ in range(args.repeat)]
@@ -102,7 +95,7 @@ def main() -> int:
         return rate(model.predict_proba, texts)
 
     cached: list[int] = []
-    plain, expected = best(lambda: rate(lambda b: plain_proba(probe, b, words, chars, coef_t), texts))
+    plain, expected = best(lambda: rate(lambda b: plain_proba(probe, b), texts))
     cold, got_cold = best(cold_run)
     warmed, got_warm = best(warm_run)
     for got in (got_cold, got_warm):

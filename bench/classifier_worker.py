@@ -38,9 +38,10 @@ class NullEngine:
         import numpy as np
 
         from classifier.engine import Probabilities
+        from finpulse.schemas import SENTIMENTS, TOPICS
 
-        n = len(encoded)
-        return Probabilities(np.full((n, 20), 1 / 20, np.float32), np.full((n, 3), 1 / 3, np.float32))
+        n, t, s = len(encoded), len(TOPICS), len(SENTIMENTS)
+        return Probabilities(np.full((n, t), 1 / t, np.float32), np.full((n, s), 1 / s, np.float32))
 
 
 def main() -> int:

@@ -33,6 +33,7 @@ class CachedCharNgrams:
         params = vectorizer.get_params()
         if params["analyzer"] != "char_wb" or params["alternate_sign"] or params["norm"] is not None:
             raise ValueError("CachedCharNgrams needs analyzer='char_wb', alternate_sign=False, norm=None")
+        self.vectorizer = vectorizer  # the plain way, for comparisons (bench/classifier_lexical.py)
         self.n_features = int(params["n_features"])
         self.max_words = max_words
         self._preprocess = vectorizer.build_preprocessor()  # lower-casing, as the vectorizer does

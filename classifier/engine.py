@@ -165,7 +165,7 @@ class Engine:
         if self._pool is None or len(plans) < 2:
             for batch in plans:
                 topic[batch], sentiment[batch] = self.runner(*self._padded([encoded.ids[i] for i in batch]))
-            return self._mix_lexical(Probabilities(topic, sentiment), encoded)
+            return self._mix(Probabilities(topic, sentiment), self._lexical(encoded))
         # Longest first, so the last sub-batches to start are the cheapest.
         running = [(batch, self._pool.submit(self.runner, *self._padded([encoded.ids[i] for i in batch])))
                    for batch in plans]
@@ -189,9 +189,6 @@ class Engine:
         w = self.lexical.weight
         return Probabilities((1 - w) * probs.topic + w * lexical["topic"],
                              (1 - w) * probs.sentiment + w * lexical["sentiment"])
-
-    def _mix_lexical(self, probs: Probabilities, encoded: Encoded) -> Probabilities:
-        return self._mix(probs, self._lexical(encoded))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         start = time.perf_counter()

@@ -90,14 +90,16 @@ class LexicalModel:
 
     def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Per task, an [n, classes] float32 array of probabilities."""
-        out = {}
-        for task, x in self._tfidf(self.counts(texts)).items():
-            if task not in self._coef_t:
-                self._coef_t[task] = np.ascontiguousarray(self.coef[task].T, dtype=np.float32)
-            scores = (x @ self._coef_t[task]).astype(np.float64) + self.intercept[task]
-            p = 1.0 / (1.0 + np.exp(-scores))
-            out[task] = (p / np.maximum(p.sum(1, keepdims=True), 1e-12)).astype(np.float32)
-        return out
+        return {task: self.proba(x, task) for task, x in self._tfidf(self.counts(texts)).items()}
+
+    def proba(self, x, task: str) -> np.ndarray:  # noqa: ANN001 - TF-IDF rows, a scipy CSR matrix
+        """``task``'s [n, classes] float32 probabilities for TF-IDF rows: one-vs-rest
+        sigmoids, normalised to sum to one."""
+        if task not in self._coef_t:
+            self._coef_t[task] = np.ascontiguousarray(self.coef[task].T, dtype=np.float32)
+        scores = (x @ self._coef_t[task]).astype(np.float64) + self.intercept[task]
+        p = 1.0 / (1.0 + np.exp(-scores))
+        return (p / np.maximum(p.sum(1, keepdims=True), 1e-12)).astype(np.float32)
 
     def with_weight(self, weight: float) -> "LexicalModel":
         """The same fitted part, mixed in with another weight (the arrays are shared)."""

@@ -187,10 +187,10 @@ def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: Tr
     lexical, engine.lexical = engine.lexical, None
     encoder_probs = engine.run(encoded)
     engine.lexical = lexical
-    reports = reports_from_probs(engine._mix_lexical(encoder_probs, encoded), dev)
+    lex = lexical.predict_proba(encoded.texts) if lexical is not None else None  # once, for both uses
+    reports = reports_from_probs(engine._mix(encoder_probs, lex), dev)
     reports["texts_per_s"] = len(dev) / max(1e-9, time.perf_counter() - start)
-    if lexical is not None:
-        lex = lexical.predict_proba(encoded.texts)
+    if lex is not None:
         reports["encoder_only"] = summary(reports_from_probs(encoder_probs, dev))
         reports["lexical_only"] = summary(reports_from_probs(
             Probabilities(lex["topic"], lex["sentiment"]), dev))

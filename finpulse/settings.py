@@ -101,9 +101,10 @@ class ModelSettings(_Section):
     max_wait_ms: int = Field(default=50, ge=0)
     threads: int = Field(default=0, ge=0)  # 0: let torch decide
     # How many of a batch's length-sorted sub-batches run at once, each on its own thread (with
-    # ONNX Runtime, each with threads / parallel_batches intra-op threads). 0 (auto): 2 with ONNX Runtime on a CPU of 2
-    # or more cores, else 1. On 2 cores, two 1-thread runs beat one 2-thread run: a 3-layer
-    # network's small MatMuls parallelise poorly within an operator (TRAINING.md "Ninth session").
+    # ONNX Runtime, each with threads / parallel_batches intra-op threads). 0 (auto): 2 with ONNX
+    # Runtime on a CPU of 2 or more cores, else 1. On 2 cores, two 1-thread runs beat one
+    # 2-thread run: a 3-layer network's small MatMuls parallelise poorly within an operator
+    # (TRAINING.md "Ninth session").
     parallel_batches: int = Field(default=0, ge=0)
     # `finpulse retrain`: a challenger is promoted only if no task is worse than the champion by
     # more than the tolerance (macro-F1, on each held-out slice) and one task gains more than

@@ -34,15 +34,16 @@ def version_copy(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return target
 
 
-def _engines(folder: Path, precision: str = "fp32", **kw) -> tuple[Engine, Engine]:  # noqa: ANN003
+def _engines(folder: Path, precision: str = "fp32", version: str = "t",
+             **kw) -> tuple[Engine, Engine]:  # noqa: ANN003
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     model = MultiTaskClassifier.from_folder(folder)
-    torch_engine = Engine(model, tokenizer, version="t", max_length=32, **kw)
+    torch_engine = Engine(model, tokenizer, version=version, max_length=32, **kw)
     runner = OrtRunner(ensure_onnx(folder, precision, model), threads=1)
     assert not model.training  # exporting must leave the torch model in eval mode (dropout off)
-    ort_engine = Engine(model, tokenizer, version="t", max_length=32, precision=precision,
+    ort_engine = Engine(model, tokenizer, version=version, max_length=32, precision=precision,
                         runtime="onnxruntime", runner=runner, **kw)
     return torch_engine, ort_engine
 
@@ -103,19 +104,14 @@ def test_sub_batches_run_at_once_give_the_same_probabilities(version_copy: Path)
 
 def test_a_dropped_engine_s_threads_end(version_copy: Path) -> None:
     # A hot swap drops the old engine: its sub-batch threads must not outlive it.
-    from transformers import AutoTokenizer
-
     def pool_threads() -> int:
         return sum(t.name.startswith("engine-dropped_") for t in threading.enumerate())
 
-    tokenizer = AutoTokenizer.from_pretrained(str(version_copy))
-    model = MultiTaskClassifier.from_folder(version_copy)
-    engine = Engine(model, tokenizer, version="dropped", max_length=32, max_batch_tokens=64,
-                    max_batch_size=2, runtime="onnxruntime", parallel_batches=2,
-                    runner=OrtRunner(ensure_onnx(version_copy, "fp32", model), threads=1))
-    engine.run(engine.encode(TEXTS))
+    engines = _engines(version_copy, version="dropped", max_batch_tokens=64, max_batch_size=2,
+                       parallel_batches=2)
+    engines[1].run(engines[1].encode(TEXTS))  # the torch engine is never run: its pool starts no thread
     assert pool_threads() == 2
-    del engine
+    del engines
     gc.collect()
     wait_until(lambda: pool_threads() == 0, timeout_s=10, what="the dropped engine's threads to end")
 
