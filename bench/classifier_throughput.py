@@ -4,9 +4,7 @@
       ``pipeline("feature-extraction")``, then our pooling and heads), and
   (b) the finpulse engine: tokenize once, sort by length, token-budget batches, for each
       RUNTIME:PRECISION path given (torch:fp32, torch:int8, torch:bf16, onnxruntime:fp32,
-      onnxruntime:int8). The engine also runs the version's lexical and neighbour parts, when
-      it has them; with a neighbour part, the same engine is timed again without it, to show
-      what that part costs.
+      onnxruntime:int8). The engine also runs the version's lexical part, when it has one.
 
 Prints both rates and their ratio. Usage:
 
@@ -62,27 +60,17 @@ def naive_rate(folder: Path, texts: list[str], max_length: int, device: str = "c
     return len(texts) / (time.perf_counter() - start)
 
 
-def engine_rates(settings, info, texts: list[str], path: str, device: str = "cpu"  # noqa: ANN001
-                 ) -> tuple[float, float | None, int]:
-    """Texts/s of the engine on ``path`` (RUNTIME:PRECISION), of the same engine without its
-    neighbour part (None when it has none), and how many sub-batches it ran at once
-    (``model.parallel_batches``)."""
+def engine_rate(settings, info, texts: list[str], path: str, device: str = "cpu") -> tuple[float, int]:  # noqa: ANN001
+    """Texts/s of the engine on ``path`` (RUNTIME:PRECISION), and how many sub-batches it ran
+    at once (``model.parallel_batches``)."""
     from classifier.registry import load_engine
 
     runtime, precision = path.split(":")
     engine = load_engine(settings, info, runtime=runtime, precision=precision, device=device)
     engine.predict(texts[:64])  # warm-up
-
-    def rate() -> float:
-        start = time.perf_counter()
-        engine.predict(texts)
-        return len(texts) / (time.perf_counter() - start)
-
-    with_part = rate()
-    if engine.neighbours is None:
-        return with_part, None, engine.parallel_batches
-    engine.neighbours = None
-    return with_part, rate(), engine.parallel_batches
+    start = time.perf_counter()
+    engine.predict(texts)
+    return len(texts) / (time.perf_counter() - start), engine.parallel_batches
 
 
 def main() -> int:
@@ -113,12 +101,9 @@ def main() -> int:
     print(f"(a) transformers pipeline, one text at a time: {naive:8.1f} texts/s "
           f"({len(naive_texts)} texts)")
     for path in args.paths.split(","):
-        rate, bare, parallel = engine_rates(settings, info, texts, path, args.device)
+        rate, parallel = engine_rate(settings, info, texts, path, args.device)
         print(f"(b) finpulse engine, {path:>16}: {rate:8.1f} texts/s   ratio {rate / naive:5.1f}x   "
               f"({parallel} sub-batch(es) at once)", flush=True)
-        if bare is not None:
-            print(f"    the same without its neighbour part: {bare:8.1f} texts/s   "
-                  f"(the part costs {100 * (1 - rate / bare):.1f} % of the rate)", flush=True)
     return 0
 
 

@@ -27,9 +27,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int)
     train.add_argument("--lexical-weight", type=float,
                        help="share of the n-gram part in the probabilities, 0 = encoder only (default 0.5)")
-    train.add_argument("--neighbour-weight", type=float,
-                       help="share of the nearest training texts' topic vote in the probabilities, "
-                            "0 = none (default 0.3)")
     train.add_argument("--frozen-layers", type=int,
                        help="freeze and cache the embeddings and this many lowest layers (default 3; 0 trains all)")
     train.add_argument("--layers", type=int,
@@ -98,7 +95,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from store.migrate import upgrade
 
     given = {k: getattr(args, k) for k in ("base", "data", "epochs", "max_length", "batch_size",
-                                           "lr", "seed", "limit", "promote", "lexical_weight", "neighbour_weight",
+                                           "lr", "seed", "limit", "promote", "lexical_weight",
                                            "frozen_layers", "layers", "strip_urls", "soft_labels", "soft_weight")}
     if given["layers"] is not None and given["frozen_layers"] is None:
         given["frozen_layers"] = given["layers"] // 2  # as the default 3 is half of MiniLM's 6

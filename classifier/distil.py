@@ -208,8 +208,7 @@ def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentimen
     if not labelled or not dev:
         raise ConfigError(f"{data}: no {task} rows to train a teacher on")
     cfg = trainer.TrainConfig(base=base, data=data, epochs=epochs, lr=lr, seed=seed, dev_fraction=dev_fraction,
-                              limit=limit, frozen_layers=0, lexical_weight=0.0, neighbour_weight=0.0,
-                              soft_labels=None)
+                              limit=limit, frozen_layers=0, lexical_weight=0.0, soft_labels=None)
     cfg.check()
     if settings.model.threads:
         torch.set_num_threads(settings.model.threads)

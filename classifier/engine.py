@@ -78,28 +78,24 @@ def plan_batches(lengths: Sequence[int], max_batch_tokens: int, max_batch_size: 
 
 class TorchRunner:
     """Runs the torch model (cast, autocast or quantised per ``precision``): padded token ids
-    and mask in, (topic, sentiment) probabilities and the pooled embeddings out."""
+    and mask in, (topic, sentiment) probabilities out."""
 
     def __init__(self, model: torch.nn.Module, precision: str, device: torch.device) -> None:
         self.device = device
         self.model, self._autocast = prepare_model(model, precision, device)
 
     @torch.inference_mode()
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ids_t = torch.from_numpy(ids).to(self.device)
         mask_t = torch.from_numpy(mask).to(self.device)
         with self._autocast() if self._autocast else nullcontext():
-            t_logits, s_logits, pooled = self.model.forward_pooled(ids_t, mask_t)
+            t_logits, s_logits = self.model(ids_t, mask_t)
         return (torch.softmax(t_logits.float(), -1).cpu().numpy(),
-                torch.softmax(s_logits.float(), -1).cpu().numpy(),
-                pooled.float().cpu().numpy())
+                torch.softmax(s_logits.float(), -1).cpu().numpy())
 
 
 class Runner(Protocol):
-    """Padded token ids and mask in; (topic, sentiment) probabilities and the pooled
-    embeddings (None from an export made before they were an output) out."""
-
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]: ...
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 class Engine:
@@ -133,7 +129,6 @@ class Engine:
         self.precision = precision
         self.runtime = runtime
         self.lexical = getattr(model, "lexical", None)
-        self.neighbours = getattr(model, "neighbours", None)
         self.textprep = getattr(model, "textprep", TextPrep())
         self.runner: Runner = runner or TorchRunner(model, precision, self.device)
         self.pad_id = tokenizer.pad_token_id or 0
@@ -162,40 +157,22 @@ class Engine:
         return ids, mask
 
     def run(self, encoded: Encoded) -> Probabilities:
-        return self._mix(*self.run_parts(encoded))
-
-    def run_parts(self, encoded: Encoded) -> tuple[Probabilities, dict[str, np.ndarray] | None, np.ndarray | None]:
-        """What ``run`` mixes: the encoder's probabilities, the lexical part's (None without
-        one) and the pooled embeddings (None unless the model has a neighbour part)."""
         n = len(encoded)
         topic = np.zeros((n, len(TOPICS)), dtype=np.float32)
         sentiment = np.zeros((n, len(SENTIMENTS)), dtype=np.float32)
-        pooled = None
         lengths = [len(x) for x in encoded.ids]
         plans = plan_batches(lengths, self.max_batch_tokens, self.max_batch_size)
-
-        def store(batch: list[int], out: tuple) -> None:
-            nonlocal pooled
-            topic[batch], sentiment[batch] = out[0], out[1]
-            if self.neighbours is not None:
-                if len(out) < 3 or out[2] is None:
-                    raise RuntimeError("this model has a neighbour part, but its runner gives no pooled "
-                                       "embeddings (an ONNX export older than the neighbour part?)")
-                if pooled is None:
-                    pooled = np.zeros((n, out[2].shape[1]), dtype=np.float32)
-                pooled[batch] = out[2]
-
         if self._pool is None or len(plans) < 2:
             for batch in plans:
-                store(batch, self.runner(*self._padded([encoded.ids[i] for i in batch])))
-            return Probabilities(topic, sentiment), self._lexical(encoded), pooled
+                topic[batch], sentiment[batch] = self.runner(*self._padded([encoded.ids[i] for i in batch]))
+            return self._mix(Probabilities(topic, sentiment), self._lexical(encoded))
         # Longest first, so the last sub-batches to start are the cheapest.
         running = [(batch, self._pool.submit(self.runner, *self._padded([encoded.ids[i] for i in batch])))
                    for batch in plans]
         lexical = self._lexical(encoded)
         for batch, future in running:
-            store(batch, future.result())
-        return Probabilities(topic, sentiment), lexical, pooled
+            topic[batch], sentiment[batch] = future.result()
+        return self._mix(Probabilities(topic, sentiment), lexical)
 
     def _lexical(self, encoded: Encoded) -> dict[str, np.ndarray] | None:
         """The lexical part's probabilities, when the model has one and it has a weight."""
@@ -205,18 +182,13 @@ class Engine:
             raise ValueError("this model has a lexical part: encode() the texts with this engine")
         return self.lexical.predict_proba(encoded.texts)
 
-    def _mix(self, probs: Probabilities, lexical: dict[str, np.ndarray] | None,
-             pooled: np.ndarray | None = None) -> Probabilities:
-        """The encoder's probabilities averaged with the lexical part's (weight ``w``), then
-        the neighbour part's vote mixed in (for the tasks it holds, with its own weight)."""
-        if lexical is not None:
-            w = self.lexical.weight
-            probs = Probabilities((1 - w) * probs.topic + w * lexical["topic"],
-                                  (1 - w) * probs.sentiment + w * lexical["sentiment"])
-        if self.neighbours is None or pooled is None or len(pooled) == 0:
+    def _mix(self, probs: Probabilities, lexical: dict[str, np.ndarray] | None) -> Probabilities:
+        """The encoder's probabilities averaged with the lexical part's (weight ``w``)."""
+        if lexical is None:
             return probs
-        return Probabilities(self.neighbours.mix(probs.topic, pooled, "topic"),
-                             self.neighbours.mix(probs.sentiment, pooled, "sentiment"))
+        w = self.lexical.weight
+        return Probabilities((1 - w) * probs.topic + w * lexical["topic"],
+                             (1 - w) * probs.sentiment + w * lexical["sentiment"])
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         start = time.perf_counter()

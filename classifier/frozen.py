@@ -80,19 +80,13 @@ def cache_lower(model: MultiTaskClassifier, ids: Sequence[Sequence[int]], k: int
     return out  # type: ignore[return-value]
 
 
-def pooled_upper(model: MultiTaskClassifier, cached: Sequence[torch.Tensor], k: int) -> torch.Tensor:
-    """The pooled embeddings from cached lower states: the layers above ``k`` and pooling,
-    exactly as ``model.forward_pooled`` runs them."""
-    hidden = pad_sequence(list(cached), batch_first=True)
-    mask = pad_sequence([torch.ones(len(c), dtype=torch.long, device=hidden.device) for c in cached],
-                        batch_first=True)
-    hidden = _run_layers(_layers(model)[k:], hidden, _mask_4d(model, hidden, mask))
-    return mean_pool(hidden, mask)
-
-
 def forward_upper(model: MultiTaskClassifier, cached: Sequence[torch.Tensor], k: int
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """(topic, sentiment) logits from cached lower states: the layers above ``k``, pooling
     and heads, exactly as ``model.forward`` runs them."""
-    pooled = model.dropout(pooled_upper(model, cached, k))
+    hidden = pad_sequence(list(cached), batch_first=True)
+    mask = pad_sequence([torch.ones(len(c), dtype=torch.long, device=hidden.device) for c in cached],
+                        batch_first=True)
+    hidden = _run_layers(_layers(model)[k:], hidden, _mask_4d(model, hidden, mask))
+    pooled = model.dropout(mean_pool(hidden, mask))
     return model.topic_head(pooled), model.sentiment_head(pooled)

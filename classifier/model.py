@@ -15,7 +15,6 @@ from torch.nn import functional as F
 
 from classifier.labels import IGNORE, LABELS
 from classifier.lexical import LexicalModel
-from classifier.neighbours import Neighbours
 from classifier.textprep import TextPrep
 from finpulse.errors import ConfigError
 
@@ -35,9 +34,6 @@ class MultiTaskClassifier(nn.Module):
         # The optional n-gram part (classifier.lexical), mixed in by the Engine; not a module:
         # it has no torch weights and is fitted apart from the encoder.
         self.lexical = None
-        # The optional neighbour part (classifier.neighbours), built after training from the
-        # kept weights and mixed in by the Engine; arrays, not a module.
-        self.neighbours = None
         # What the encoder reads (classifier.textprep): applied by the Engine and in training.
         self.textprep = TextPrep()
         self.encoder = encoder
@@ -87,7 +83,6 @@ class MultiTaskClassifier(nn.Module):
         model = cls(encoder, config.hidden_size)
         model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
         model.lexical = LexicalModel.load(folder)
-        model.neighbours = Neighbours.load(folder)
         model.textprep = TextPrep.load(folder)
         return model.eval()
 
@@ -100,24 +95,13 @@ class MultiTaskClassifier(nn.Module):
         self.textprep.save(folder)
         if self.lexical is not None:
             self.lexical.save(folder)
-        if self.neighbours is not None:
-            self.neighbours.save(folder)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        t_logits, s_logits, _ = self.forward_pooled(input_ids, attention_mask)
-        return t_logits, s_logits
-
-    def forward_pooled(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(topic, sentiment) logits and the pooled embedding they read (before dropout):
-        what the neighbour part compares."""
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
-        pooled = mean_pool(out.last_hidden_state, attention_mask)
-        dropped = self.dropout(pooled)
-        return self.topic_head(dropped), self.sentiment_head(dropped), pooled
+        pooled = self.dropout(mean_pool(out.last_hidden_state, attention_mask))
+        return self.topic_head(pooled), self.sentiment_head(pooled)
 
 
 def task_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0,

@@ -2,9 +2,8 @@
 folder), optionally int8-quantised, and run by an ``onnxruntime.InferenceSession``.
 
 The exported graph is the whole network of ``MultiTaskClassifier``: encoder, mean pooling,
-both heads and their softmax, with dynamic batch and sequence axes; its outputs are the two
-tasks' probabilities and the pooled embeddings. The lexical and neighbour parts, when the
-version has them, stay outside the graph (``Engine`` mixes them in), as on the torch path.
+both heads and their softmax, with dynamic batch and sequence axes. The lexical part, when the
+version has one, stays outside the graph (``Engine`` mixes it in), as on the torch path.
 
 Why: on these CPUs ONNX Runtime runs the same fp32 network faster than torch eager (fused
 kernels, no Python per op); figures in classifier/TRAINING.md and ``bench/classifier_throughput.py``.
@@ -70,14 +69,14 @@ def _export_fp32(model, path: Path) -> None:  # noqa: ANN001 - a MultiTaskClassi
             self.inner = inner
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):  # noqa: ANN202
-            topic, sentiment, pooled = self.inner.forward_pooled(input_ids, attention_mask)
-            return torch.softmax(topic, -1), torch.softmax(sentiment, -1), pooled
+            topic, sentiment = self.inner(input_ids, attention_mask)
+            return torch.softmax(topic, -1), torch.softmax(sentiment, -1)
 
     ids = torch.full((2, 8), 100, dtype=torch.long)
     mask = torch.ones_like(ids)
     mask[1, 5:] = 0
     axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-            "topic": {0: "batch"}, "sentiment": {0: "batch"}, "pooled": {0: "batch"}}
+            "topic": {0: "batch"}, "sentiment": {0: "batch"}}
     was_training = model.training
     # The wrapper must be in eval mode too: the exporter restores the *wrapper's* mode on
     # every submodule afterwards, and a fresh module is in training mode (dropout on).
@@ -86,7 +85,7 @@ def _export_fp32(model, path: Path) -> None:  # noqa: ANN001 - a MultiTaskClassi
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer warnings about Python control flow on shapes
             torch.onnx.export(wrapper, (ids, mask), str(path), dynamo=False,
-                              input_names=["input_ids", "attention_mask"], output_names=["topic", "sentiment", "pooled"],
+                              input_names=["input_ids", "attention_mask"], output_names=["topic", "sentiment"],
                               dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
     finally:
         model.train(was_training)
@@ -170,8 +169,6 @@ class OrtRunner:
         self.path = path
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        out = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
-        # An export cached before the pooled output existed has two outputs; a version with a
-        # neighbour part is always newer than that (Engine checks).
-        return out[0], out[1], (out[2] if len(out) > 2 else None)
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        topic, sentiment = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return topic, sentiment

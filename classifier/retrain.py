@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 TRAIN_KEYS = ("max_length", "batch_size", "lr", "head_lr_mult", "layer_decay", "weight_decay",
               "warmup_ratio", "label_smoothing", "sentiment_weight", "dropout", "dev_fraction", "seed",
               "freeze_embeddings", "frozen_layers", "layers", "class_balance", "soft_labels", "soft_weight",
-              "soft_on_labelled", "neighbour_weight", "neighbour_k", "neighbour_temperature")
+              "soft_on_labelled")
 
 
 @dataclass(frozen=True)

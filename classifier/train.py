@@ -16,7 +16,6 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 
-import numpy as np
 import torch
 
 from classifier import registry
@@ -24,12 +23,11 @@ from classifier.base import resolve_base
 from classifier.data import Dataset, Example, load_seed
 from classifier.distil import distil_loss, soft_targets
 from classifier.engine import Engine, Probabilities
-from classifier.frozen import cache_lower, forward_upper, freeze_lower, pooled_upper
+from classifier.frozen import cache_lower, forward_upper, freeze_lower
 from classifier.evaluate import reports_from_probs, selection_score, summary
 from classifier.lexical import LexicalConfig, LexicalModel
-from classifier.labels import IGNORE, LABELS
+from classifier.labels import LABELS
 from classifier.model import MultiTaskClassifier, balanced_weights, task_loss
-from classifier.neighbours import NeighbourConfig, Neighbours
 from classifier.precision import pick_device
 from classifier.textprep import DEFAULT_URL_MARKER, TextPrep
 from finpulse.errors import ConfigError
@@ -83,12 +81,6 @@ class TrainConfig:
     # Soft targets on the texts that carry their own label too (classic distillation), not only
     # on those without one. Tried with a topic teacher, not adopted (TRAINING.md, "Sixth session").
     soft_on_labelled: bool = False
-    # The neighbour part (classifier.neighbours): the topic vote of a text's 10 nearest training
-    # texts, in the encoder's pooled embeddings, with this share of the served probabilities;
-    # 0: none. Topic only: sentiment did not gain (TRAINING.md, "Tenth session").
-    neighbour_weight: float = 0.3
-    neighbour_k: int = 10
-    neighbour_temperature: float = 0.05
     seed: int = 13
     limit: int | None = None
     dev_fraction: float = 0.1
@@ -112,11 +104,6 @@ class TrainConfig:
             raise ConfigError(f"--soft-weight must be at least 0, got {self.soft_weight}")
         if not 0 <= self.lexical_weight < 1:
             raise ConfigError(f"--lexical-weight must be in [0, 1), got {self.lexical_weight}")
-        if not 0 <= self.neighbour_weight < 1:
-            raise ConfigError(f"--neighbour-weight must be in [0, 1), got {self.neighbour_weight}")
-        if self.neighbour_k < 1 or self.neighbour_temperature <= 0:
-            raise ConfigError(f"neighbour_k must be at least 1 and neighbour_temperature above 0, got "
-                              f"{self.neighbour_k} and {self.neighbour_temperature}")
 
 
 def _set_seed(seed: int) -> None:
@@ -192,57 +179,23 @@ def eval_engine(model, tokenizer, cfg: TrainConfig, device: torch.device = CPU, 
 
 def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: TrainConfig,  # noqa: ANN001
               device: torch.device = CPU) -> dict:
-    """Dev reports of the model as it will run (with its lexical and neighbour parts, if any),
-    plus the ablations TRAINING.md keeps: ``encoder_only`` and ``lexical_only`` summaries when
-    it has a lexical part, ``without_neighbours`` when it has a neighbour part."""
+    """Dev reports of the model as it will run (with its lexical part, if any), plus, when it
+    has one, ``encoder_only`` and ``lexical_only`` summaries (the ablation TRAINING.md keeps)."""
     engine = eval_engine(model, tokenizer, cfg, device)
     start = time.perf_counter()
-    encoder_probs, lex, pooled = engine.run_parts(engine.encode([e.text for e in dev]))
-    reports = reports_from_probs(engine._mix(encoder_probs, lex, pooled), dev)
+    encoded = engine.encode([e.text for e in dev])
+    lexical, engine.lexical = engine.lexical, None
+    encoder_probs = engine.run(encoded)
+    engine.lexical = lexical
+    lex = lexical.predict_proba(encoded.texts) if lexical is not None else None  # once, for both uses
+    reports = reports_from_probs(engine._mix(encoder_probs, lex), dev)
     reports["texts_per_s"] = len(dev) / max(1e-9, time.perf_counter() - start)
     if lex is not None:
         reports["encoder_only"] = summary(reports_from_probs(encoder_probs, dev))
         reports["lexical_only"] = summary(reports_from_probs(
             Probabilities(lex["topic"], lex["sentiment"]), dev))
-    if pooled is not None:
-        reports["without_neighbours"] = summary(reports_from_probs(engine._mix(encoder_probs, lex), dev))
     model.train()
     return reports
-
-
-@torch.no_grad()
-def build_neighbours(model: MultiTaskClassifier, ids: list[list[int]], data: Dataset, cfg: TrainConfig,
-                     device: torch.device = CPU, cached: list[torch.Tensor] | None = None,
-                     pad_id: int = 0) -> Neighbours | None:
-    """The neighbour part from the model's current weights: the pooled embeddings of the
-    training texts labelled for a task it votes on (``cached``: their lower layers' output,
-    when training cached it). None when ``cfg.neighbour_weight`` is 0."""
-    if cfg.neighbour_weight <= 0:
-        return None
-    config = NeighbourConfig(weight=cfg.neighbour_weight, k=cfg.neighbour_k,
-                             temperature=cfg.neighbour_temperature)
-    rows = [i for i, e in enumerate(data.train) if any(getattr(e, t) != IGNORE for t in config.tasks)]
-    if not rows:
-        return None
-    start = time.perf_counter()
-    was_training = model.training
-    model.eval()
-    pooled = np.zeros((len(ids), model.encoder.config.hidden_size), dtype=np.float32)
-    order = sorted(rows, key=lambda i: len(ids[i]))
-    for lo in range(0, len(order), 128):
-        batch = order[lo:lo + 128]
-        if cached is not None:
-            out = pooled_upper(model, [cached[i] for i in batch], cfg.frozen_layers)
-        else:
-            input_ids, mask = (t.to(device) for t in _batch_inputs(ids, batch, pad_id))
-            out = model.forward_pooled(input_ids, mask)[2]
-        pooled[batch] = out.float().cpu().numpy()
-    model.train(was_training)
-    labels = {t: [getattr(data.train[i], t) for i in rows] for t in config.tasks}
-    neighbours = Neighbours.build(pooled[rows], labels, config)
-    log.info("neighbour part: %s training texts embedded in %.1fs",
-             ", ".join(f"{len(y)} {t}" for t, y in neighbours.labels.items()), time.perf_counter() - start)
-    return neighbours
 
 
 def fit_lexical(data: Dataset, cfg: TrainConfig) -> LexicalModel | None:
@@ -282,7 +235,6 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
     from tqdm.auto import tqdm
 
     model.lexical = lexical if lexical is not None else fit_lexical(data, cfg)
-    model.neighbours = None  # built from the kept epoch's weights, after training
     soft, distillation = soft_targets(cfg.soft_labels, data.train, data.dev, labelled=cfg.soft_on_labelled)
     if cfg.freeze_embeddings:  # here, so that retraining follows the recipe as training does
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
@@ -349,14 +301,9 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # n
             best = (score, epoch, reports)
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     bar.close()
+    model.to(CPU)
     model.load_state_dict(best_state)
     score, epoch, reports = best
-    model.neighbours = build_neighbours(model, ids, data, cfg, device, cached,
-                                        tokenizer.pad_token_id or 0)
-    if model.neighbours is not None:
-        reports = _evaluate(model, tokenizer, data.dev, cfg, device)
-        bar.write(f"with the neighbour part: dev {summary(reports)}")
-    model.to(CPU)
     return {"dev": reports, "summary": summary(reports), "best_epoch": epoch, "history": history,
             "train_seconds": round(time.perf_counter() - started, 1),
             "loss_curve": _curve(losses), "steps": total, "device": device.type,
