@@ -82,7 +82,7 @@ def main() -> int:
     settings = Settings.load()
     info = registry.resolve(settings, args.model)
     meta = registry.read_meta(info.folder).get("training_args", {})
-    data = load_seed(settings.model.seed_data, seed=meta.get("seed", 13),
+    data = load_seed(meta.get("data") or settings.model.seed_data, seed=meta.get("seed", 13),
                      dev_fraction=meta.get("dev_fraction", 0.1))
     model = MultiTaskClassifier.from_folder(info.folder)
     engine = Engine(model, AutoTokenizer.from_pretrained(str(info.folder)), version=info.version,
