@@ -56,7 +56,9 @@ def scope_keys(rule: Rule, msg: ClassifiedArticle) -> list[str]:
 def contributions(rules: Iterable[Rule], msg: ClassifiedArticle) -> list[Contribution]:
     a, p = msg.article, msg.prediction
     evidence = {
-        "article_id": a.id, "title": a.title[:300], "url": a.url, "source": a.source,
+        # Bounded: evidence travels in every contribution record and alert payload.
+        "article_id": a.id, "title": a.title[:300], "url": a.url[:2048] if a.url else a.url,
+        "source": a.source,
         "sentiment": p.sentiment, "sentiment_score": round(p.sentiment_score, 4),
         "published": a.published.isoformat(),
     }

@@ -30,7 +30,7 @@ from alerts.engine import Engine
 from alerts.pipeline import Change, Recorder
 from alerts.rules import RuleSet
 from finpulse.errors import ContractError
-from finpulse.schemas import AlertEvent, ClassifiedArticle, DeadLetter, decode
+from finpulse.schemas import MAX_LETTER_KEY_BYTES, AlertEvent, ClassifiedArticle, DeadLetter, decode
 from finpulse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def build_app(settings: Settings, rules: RuleSet, recorder: Recorder, *,
         async for event in stream.events():
             found, letter = _contributions_or_letter(rules, event)
             if letter is not None:
-                await dlq.send(key=event.key, value=letter.encode())
+                await _send_letter(dlq, event.key, letter)
             for c in found:
                 await flow.send(key=c.fingerprint, value={"c": c.to_json()})
 
@@ -117,6 +117,15 @@ def _contributions_or_letter(rules: RuleSet, event: Any) -> tuple[list[Contribut
         return [], DeadLetter.wrap(event.value, stage="alerts", error=exc, key=event.key,
                                    topic=msg.topic, partition=msg.partition, offset=msg.offset)
     return contributions(rules.rules, article), None
+
+
+async def _send_letter(dlq: Any, key: bytes | None, letter: DeadLetter) -> None:
+    """Dead-letter without ever failing the agent: a crashed agent would stop the stream."""
+    try:
+        await dlq.send(key=key[:MAX_LETTER_KEY_BYTES] if key else key, value=letter.encode())
+    except Exception as exc:  # noqa: BLE001 - whatever the client raises, the stream goes on
+        log.error("could not dead-letter %s[%s]@%s at alerts (%s: %s); going on without it",
+                  letter.topic, letter.partition, letter.offset, type(exc).__name__, exc)
 
 
 async def _record(recorder: Recorder, changes: Sequence[Change]) -> list[AlertEvent]:

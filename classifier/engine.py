@@ -141,11 +141,14 @@ class Engine:
 
     def encode(self, texts: Sequence[str]) -> Encoded:
         cap = self.max_length * CHARS_PER_TOKEN_CAP
+        capped = [t[:cap] for t in texts]
         out = self.tokenizer(
-            [self.textprep(t[:cap]) for t in texts], truncation=True, max_length=self.max_length,
+            [self.textprep(t) for t in capped], truncation=True, max_length=self.max_length,
             padding=False, return_attention_mask=False, return_token_type_ids=False,
         )
-        return Encoded(list(out["input_ids"]), list(texts) if self.lexical is not None else None)
+        # The lexical part reads the same prefix: its n-grams are hashed in Python, and a
+        # megabyte of text held the interpreter long enough to lose the consumer group.
+        return Encoded(list(out["input_ids"]), capped if self.lexical is not None else None)
 
     def _padded(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         width = max(len(r) for r in rows)

@@ -71,7 +71,7 @@ class Worker:
     def __init__(self, settings: Settings, consumer, producer, engine: Engine,  # noqa: ANN001
                  watchlist: Watchlist = EMPTY_WATCHLIST) -> None:
         m = settings.model
-        self.topics = settings.kafka.topics
+        self.kafka, self.topics = settings.kafka, settings.kafka.topics
         self.consumer, self.producer, self.engine = consumer, producer, engine
         self.watchlist = watchlist
         self.collector = BatchCollector(consumer, Limits(m.max_batch_size, m.max_batch_tokens,
@@ -103,10 +103,14 @@ class Worker:
             now = time.perf_counter()
             latencies = [(now - received) * 1000 for _, _, received in batch.items]
             predictions = to_predictions(probs, engine.version, latencies)
-            for (_, article, _), pred in zip(batch.items, predictions):
+            for (rec, article, _), pred in zip(batch.items, predictions):
                 tickers = sorted(set(article.tickers) | set(find_tickers(article.content, self.watchlist)))
                 msg = ClassifiedArticle(article=article, prediction=pred, tickers=tickers)
-                sends.append(fk.send_message(self.producer, self.topics.classified, article.id, msg))
+                try:
+                    sends.append(fk.send_message(self.producer, self.topics.classified, article.id,
+                                                 msg, kafka=self.kafka))
+                except fk.MessageTooLarge as exc:
+                    batch.dead.append((rec, f"article {article.id}: {exc}"))
             self.stats.latencies_ms.extend(latencies)
         for rec, reason in batch.dead:
             self.dead.record(rec, reason)

@@ -23,8 +23,8 @@ from kafka.errors import (
     UnknownMemberIdError,
 )
 
-from finpulse.errors import RetryableError
-from finpulse.schemas import DeadLetter, Message
+from finpulse.errors import PermanentError, RetryableError
+from finpulse.schemas import MAX_LETTER_KEY_BYTES, DeadLetter, Message
 from finpulse.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ def make_producer(kafka: KafkaSettings, *, client_id: str, linger_ms: int = 5) -
         max_in_flight_requests_per_connection=5,
         compression_type=None,
         batch_size=kafka.producer_batch_bytes,
+        # Room for the largest record a part sends (``check_size``) plus its batch framing.
+        max_request_size=kafka.max_message_bytes + 64 * 1024,
     )
 
 
@@ -145,13 +147,32 @@ def commit_processed(consumer: KafkaConsumer, offsets: Mapping[TopicPartition, i
         return False
 
 
+class MessageTooLarge(PermanentError):
+    """A record over ``kafka.max_message_bytes``: no retry will make it fit."""
+
+
+def check_size(kafka: KafkaSettings, topic: str, key: bytes | None, value: bytes) -> None:
+    """Raise ``MessageTooLarge`` for a record the broker would refuse. Checked before sending,
+    because kafka-python raises its own size error from ``send`` and would end the stage."""
+    size = len(value) + len(key or b"")
+    if size > kafka.max_message_bytes:
+        raise MessageTooLarge(f"a record of {size:,} bytes for {topic} is over the "
+                              f"{kafka.max_message_bytes:,}-byte limit (kafka.max_message_bytes)")
+
+
 @dataclass
 class DeadLetterer:
-    """Sends whatever a stage cannot process to the dead-letter topic, with the reason."""
+    """Sends whatever a stage cannot process to the dead-letter topic, with the reason.
+
+    It never raises: a letter is bounded (``DeadLetter.wrap``) so it always fits, and one that
+    still cannot be sent is logged and counted in ``lost``. A stage must never stop, or loop
+    on a restart, because of one bad record; the original stays in its source topic."""
 
     producer: KafkaProducer
     topic: str
     stage: str
+    sent: int = 0
+    lost: int = 0
 
     def record(self, rec: ConsumerRecord, error: BaseException | str) -> None:
         letter = DeadLetter.wrap(
@@ -165,15 +186,35 @@ class DeadLetterer:
         )
         log.warning(
             "dead-lettering %s[%d]@%d at %s: %s", rec.topic, rec.partition, rec.offset,
-            self.stage, error,
+            self.stage, letter.error[:500],
         )
-        self.producer.send(self.topic, key=rec.key, value=letter.encode())
+        self._send(letter, rec.key[:MAX_LETTER_KEY_BYTES] if rec.key is not None else None)
 
     def raw(self, letter: DeadLetter, key: bytes | None = None) -> None:
-        log.warning("dead-lettering from %s (%s): %s", letter.stage, letter.url, letter.error)
-        self.producer.send(self.topic, key=key, value=letter.encode())
+        log.warning("dead-lettering from %s (%s): %s", letter.stage, letter.url, letter.error[:500])
+        self._send(letter, key)
+
+    def _send(self, letter: DeadLetter, key: bytes | None) -> None:
+        where = f"{letter.topic}[{letter.partition}]@{letter.offset}"
+        try:
+            future = self.producer.send(self.topic, key=key, value=letter.encode())
+        except (KafkaError, ValueError, TypeError) as exc:
+            self._lost(where, exc)
+            return
+        self.sent += 1
+        future.add_errback(lambda exc: self._lost(where, exc))
+
+    def _lost(self, where: str, exc: BaseException) -> None:
+        self.lost += 1
+        log.error("could not dead-letter %s at %s (%s: %s); going on without it (%d lost so far)",
+                  where, self.stage, type(exc).__name__, exc, self.lost)
 
 
-def send_message(producer: KafkaProducer, topic: str, key: str, message: Message):
-    """Send one validated message keyed by ``key``; returns kafka-python's future."""
-    return producer.send(topic, key=key.encode("utf-8"), value=message.encode())
+def send_message(producer: KafkaProducer, topic: str, key: str, message: Message, *,
+                 kafka: KafkaSettings | None = None):
+    """Send one validated message keyed by ``key``; returns kafka-python's future. With
+    ``kafka``, a message over ``kafka.max_message_bytes`` raises ``MessageTooLarge`` unsent."""
+    key_bytes, value = key.encode("utf-8"), message.encode()
+    if kafka is not None:
+        check_size(kafka, topic, key_bytes, value)
+    return producer.send(topic, key=key_bytes, value=value)

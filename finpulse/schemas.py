@@ -58,6 +58,7 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+Ticker = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 def article_id_for_url(canonical_url: str) -> str:
@@ -86,17 +87,19 @@ class Message(BaseModel):
 class Article(Message):
     """``news.raw``: one article as ingest found it."""
 
+    # Bounds are the database columns' (store/models.py): a message that passes the contract
+    # can always be stored.
     id: str = Field(min_length=8, max_length=64)
-    source: str = Field(min_length=1)
+    source: str = Field(min_length=1, max_length=200)
     url: str | None = None
     title: str = ""
     text: str = ""
     published: UtcDatetime
     fetched: UtcDatetime
-    language: str | None = None
-    tickers: list[str] = []
+    language: str | None = Field(default=None, max_length=16)
+    tickers: list[Ticker] = []
     author: str | None = None
-    duplicate_of: str | None = None
+    duplicate_of: str | None = Field(default=None, max_length=64)
 
     @property
     def content(self) -> str:
@@ -109,7 +112,7 @@ class Article(Message):
 class Prediction(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
 
-    topic: str
+    topic: str = Field(max_length=64)
     topic_id: int = Field(ge=0)
     topic_confidence: float = Field(ge=0, le=1)
     topic_probs: list[float]
@@ -118,7 +121,7 @@ class Prediction(BaseModel):
     sentiment_probs: list[float]
     # P(bullish) - P(bearish), in [-1, 1].
     sentiment_score: float = Field(ge=-1, le=1)
-    model_version: str
+    model_version: str = Field(max_length=64)
     latency_ms: float = Field(ge=0)
     classified_at: UtcDatetime
 
@@ -128,7 +131,7 @@ class ClassifiedArticle(Message):
 
     article: Article
     prediction: Prediction
-    tickers: list[str] = []  # tickers from the article plus those the classifier found
+    tickers: list[Ticker] = []  # tickers from the article plus those the classifier found
 
 
 class Evidence(BaseModel):
@@ -167,13 +170,41 @@ class AlertEvent(Message):
     at: UtcDatetime
 
 
-class DeadLetter(Message):
-    """``news.dlq``: something that could not be processed, with the original bytes."""
+# A dead letter must always fit in one Kafka message, whatever it wraps: it keeps at most this
+# much of the original (the whole original stays in its source topic, at the recorded offset),
+# plus the original's size and SHA-256, and a bounded error text. The largest letter these
+# bounds allow encodes to about 100 KB, a tenth of the broker's default message limit.
+MAX_LETTER_ORIGINAL_BYTES = 64 * 1024
+MAX_LETTER_KEY_BYTES = 1024
+MAX_LETTER_ERROR_CHARS = 4096
+MAX_LETTER_FIELD_CHARS = 2048
 
+
+def _clip(text: str | None, limit: int) -> str | None:
+    """``text`` in at most ``limit`` characters, saying how much was cut."""
+    if text is None or len(text) <= limit:
+        return text
+    suffix = f"… [{len(text)} characters in all]"
+    return text[: max(0, limit - len(suffix))] + suffix
+
+
+class DeadLetter(Message):
+    """``news.dlq``: something that could not be processed, with a bounded prefix of the
+    original bytes (``original_size`` and ``original_sha256`` describe the whole original).
+
+    Version 2 added the size, the hash and the bound; version 1 letters (whole originals, no
+    hash) are still read."""
+
+    KNOWN_VERSIONS: ClassVar[frozenset[int]] = frozenset({1, 2})
+    CURRENT_VERSION: ClassVar[int] = 2
+
+    schema_version: int = Field(default=2, alias="schema")
     stage: str
     error: str
     error_type: str
     original_b64: str
+    original_size: int | None = None
+    original_sha256: str | None = None
     key_b64: str | None = None
     topic: str | None = None
     partition: int | None = None
@@ -196,22 +227,32 @@ class DeadLetter(Message):
         source: str | None = None,
         url: str | None = None,
     ) -> "DeadLetter":
+        original = original or b""
         return cls(
-            stage=stage,
-            error=str(error),
+            stage=_clip(stage, 64) or "unknown",
+            error=_clip(str(error), MAX_LETTER_ERROR_CHARS) or "",
             error_type=type(error).__name__ if isinstance(error, BaseException) else "Error",
-            original_b64=base64.b64encode(original or b"").decode("ascii"),
-            key_b64=base64.b64encode(key).decode("ascii") if key is not None else None,
-            topic=topic,
+            original_b64=base64.b64encode(original[:MAX_LETTER_ORIGINAL_BYTES]).decode("ascii"),
+            original_size=len(original),
+            original_sha256=hashlib.sha256(original).hexdigest(),
+            key_b64=(base64.b64encode(key[:MAX_LETTER_KEY_BYTES]).decode("ascii")
+                     if key is not None else None),
+            topic=_clip(topic, 200),
             partition=partition,
             offset=offset,
-            source=source,
-            url=url,
+            source=_clip(source, 200),
+            url=_clip(url, MAX_LETTER_FIELD_CHARS),
         )
 
     @property
     def original(self) -> bytes:
+        """The original bytes as kept: all of them, or the first ``MAX_LETTER_ORIGINAL_BYTES``
+        when ``truncated``."""
         return base64.b64decode(self.original_b64)
+
+    @property
+    def truncated(self) -> bool:
+        return self.original_size is not None and self.original_size > len(self.original)
 
 
 M = TypeVar("M", bound=Message)

@@ -71,6 +71,11 @@ class KafkaSettings(_Section):
     # (bench/classifier_worker.py --null-model; TRAINING.md "Ninth session"). Stays below the
     # broker's default message.max.bytes (1 MiB).
     producer_batch_bytes: int = Field(default=512 * 1024, ge=1024, le=1_000_000)
+    # The largest record (key + value) a part sends. Below the broker's default
+    # message.max.bytes (1 MiB + 12 bytes), so a record the producer accepts the broker accepts
+    # too. A record over it is dead-lettered (bounded) rather than sent, so one oversized
+    # record can never stop a stage.
+    max_message_bytes: int = Field(default=1_000_000, ge=64 * 1024, le=100_000_000)
     local: LocalBrokerSettings = LocalBrokerSettings()
 
 

@@ -43,7 +43,7 @@ class KafkaSink:
 
         if create_topics:  # a send to a missing topic would block for a minute, then fail
             broker.ensure_topics(kafka)
-        self.topics = kafka.topics
+        self.kafka, self.topics = kafka, kafka.topics
         self.producer = make_producer(kafka, client_id=client_id)
         self._pending: list = []
         # Flushes that failed so far: a batch that saw this change since it began cannot know
@@ -59,11 +59,20 @@ class KafkaSink:
             raise PublishError(f"could not send to {topic}: {exc}") from exc
 
     def article(self, article: Article) -> None:
-        self._send(self.topics.raw, article.id.encode("utf-8"), article.encode())
+        from finpulse.kafka import MessageTooLarge, check_size
+
+        key, value = article.id.encode("utf-8"), article.encode()
+        try:
+            check_size(self.kafka, self.topics.raw, key, value)
+        except MessageTooLarge as exc:  # would stop the crawl at every retry: dead-letter it
+            self.dead_letter(DeadLetter.wrap(value, stage="ingest.publish", error=exc, key=key,
+                                             source=article.source, url=article.url))
+            return
+        self._send(self.topics.raw, key, value)
 
     def dead_letter(self, letter: DeadLetter) -> None:
         log.warning("dead-lettering from %s (%s): %s", letter.stage, letter.url, letter.error)
-        key = letter.url.encode("utf-8") if letter.url else None
+        key = letter.url.encode("utf-8")[:1024] if letter.url else None
         self._send(self.topics.dlq, key, letter.encode())
 
     def flush(self, timeout_s: float = 60.0) -> None:

@@ -98,8 +98,14 @@ class Sink:
                     raise
                 rec = by_id.get(art.article.id) or records[0]
                 self._dlq.record(rec, f"database refused article {art.article.id}: {exc.orig}")
-        for letter in letters:
-            self._write([], [letter])
+        for rec, letter, problem in letters:
+            try:
+                self._write([], [(rec, letter, problem)])
+            except DBAPIError as exc:
+                if isinstance(exc, OperationalError):
+                    raise
+                # Never dead-letter a dead letter: keep its position and why it was refused.
+                self._write([], [(rec, None, f"database refused the dead letter: {exc.orig}")])
 
 
 def _decode_letter(rec: ConsumerRecord) -> tuple[ConsumerRecord, DeadLetter | None, str | None]:

@@ -115,16 +115,21 @@ def write_dead_letter(
     undecodable: str | None = None,
 ) -> None:
     """Record one ``news.dlq`` message (idempotent on its DLQ position)."""
+    # Clipped to the columns: a letter from another writer may be longer than ours are.
     row = {
         "dlq_partition": partition,
         "dlq_offset": offset,
-        "stage": letter.stage if letter else "unknown",
-        "error": letter.error if letter else f"undecodable dead letter: {undecodable}",
-        "error_type": letter.error_type if letter else "ContractError",
-        "topic": letter.topic if letter else None,
-        "source": letter.source if letter else None,
-        "url": letter.url if letter else None,
+        "stage": _clip(letter.stage if letter else "unknown", 64),
+        "error": _clip(letter.error if letter else f"undecodable dead letter: {undecodable}", 8192),
+        "error_type": _clip(letter.error_type if letter else "ContractError", 200),
+        "topic": _clip(letter.topic if letter else None, 200),
+        "source": _clip(letter.source if letter else None, 200),
+        "url": _clip(letter.url if letter else None, 8192),
         "at": letter.at if letter else datetime.now().astimezone(),
     }
     upsert(session, m.DeadLetterRow.__table__, [row], keys=["dlq_partition", "dlq_offset"],
            update=[])
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    return text if text is None or len(text) <= limit else text[:limit]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -12,6 +13,7 @@ from finpulse.schemas import (
     AlertEvent,
     Article,
     ClassifiedArticle,
+    MAX_LETTER_ORIGINAL_BYTES,
     DeadLetter,
     Evidence,
     Prediction,
@@ -61,7 +63,7 @@ def samples() -> list:
 @pytest.mark.parametrize("message", samples(), ids=lambda m: type(m).__name__)
 def test_round_trip(message) -> None:
     data = message.encode()
-    assert json.loads(data)["schema"] == 1
+    assert json.loads(data)["schema"] == type(message).CURRENT_VERSION
     assert decode(type(message), data) == message
 
 
@@ -122,6 +124,32 @@ def test_dead_letter_keeps_the_original_bytes() -> None:
     letter = decode(DeadLetter, DeadLetter.wrap(original, stage="sink", error="boom").encode())
     assert letter.original == original
     assert letter.error == "boom" and letter.stage == "sink"
+
+
+def test_a_dead_letter_is_bounded_whatever_it_wraps() -> None:
+    original = b"x" * 3_000_000
+    letter = DeadLetter.wrap(original, stage="classifier", error="e" * 2_000_000, key=b"k" * 50_000,
+                             url="https://example.com/" + "a" * 1_000_000)
+    assert len(letter.encode()) < 110_000
+    assert letter.truncated and letter.original == original[:MAX_LETTER_ORIGINAL_BYTES]
+    assert letter.original_size == len(original)
+    assert letter.original_sha256 == hashlib.sha256(original).hexdigest()
+    assert letter.error.endswith("[2000000 characters in all]") and len(letter.error) <= 4096
+    assert len(letter.url or "") <= 2048
+
+
+def test_a_version_1_dead_letter_is_still_read() -> None:
+    v1 = {"schema": 1, "stage": "sink", "error": "boom", "error_type": "Error",
+          "original_b64": "aGk=", "at": NOW.isoformat()}
+    letter = decode(DeadLetter, json.dumps(v1).encode())
+    assert letter.original == b"hi" and letter.original_size is None and not letter.truncated
+
+
+def test_fields_are_bounded_like_the_columns_that_store_them() -> None:
+    with pytest.raises(ValueError, match="source"):
+        article(source="s" * 201)
+    with pytest.raises(ValueError, match="tickers"):
+        article(tickers=["T" * 33])
 
 
 def test_sentiment_score_is_bounded() -> None:
