@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from finpulse.errors import ConfigError, FinpulseError
+from finpulse.lifecycle import parent_death_hook
 from finpulse.settings import KafkaSettings, LocalBrokerSettings
 
 if TYPE_CHECKING:
@@ -488,8 +489,10 @@ def managed_pid(local: LocalBrokerSettings) -> int | None:
     return pid if pid is not None and _is_our_broker(pid) else None
 
 
-def _launch(java: str, libs: Path, kafka: KafkaSettings, config: Path) -> subprocess.Popen[bytes]:
-    """Start ``kafka.Kafka`` detached (own session), output to broker.log, pid to broker.pid."""
+def _launch(java: str, libs: Path, kafka: KafkaSettings, config: Path,
+            tie_to_parent: bool = False) -> subprocess.Popen[bytes]:
+    """Start ``kafka.Kafka`` detached (own session), output to broker.log, pid to broker.pid.
+    With ``tie_to_parent`` it gets SIGTERM (a clean shutdown) when this process ends."""
     local = kafka.local
     log = log_file(local)
     if log.exists():
@@ -503,6 +506,7 @@ def _launch(java: str, libs: Path, kafka: KafkaSettings, config: Path) -> subpro
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             cwd=_data_dir(local), start_new_session=True, close_fds=True,
+            preexec_fn=parent_death_hook() if tie_to_parent else None,
         )  # fmt: skip
     pid_file(local).write_text(f"{proc.pid}\n")
     return proc
@@ -557,7 +561,7 @@ def _check_ports_free(local: LocalBrokerSettings) -> None:
         )
 
 
-def start(kafka: KafkaSettings, *, progress: Progress = print) -> None:
+def start(kafka: KafkaSettings, *, progress: Progress = print, tie_to_parent: bool = False) -> None:
     """Make sure a broker answers on ``bootstrap_servers`` and the finpulse topics exist.
 
     If Kafka already answers (ours or anyone's), only the topics are ensured. Otherwise the
@@ -578,7 +582,7 @@ def start(kafka: KafkaSettings, *, progress: Progress = print) -> None:
     with _start_lock(local):
         pid = managed_pid(local)
         if pid is None:
-            pid = _start_new(kafka, progress)
+            pid = _start_new(kafka, progress, tie_to_parent)
         else:  # started by another run moments ago, or hung: wait for it, or fail with its log
             progress(f"Kafka (pid {pid}) is already starting; waiting for it ...")
         _wait_until_up(kafka, pid)
@@ -598,7 +602,7 @@ def _start_lock(local: LocalBrokerSettings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _start_new(kafka: KafkaSettings, progress: Progress) -> int:
+def _start_new(kafka: KafkaSettings, progress: Progress, tie_to_parent: bool = False) -> int:
     """Fetch, configure, format (first time) and launch the broker; returns its pid."""
     local = kafka.local
     java = require_java()
@@ -608,7 +612,7 @@ def _start_new(kafka: KafkaSettings, progress: Progress) -> int:
     _format_storage(java, libs, kafka, config, progress)
     where = local_bootstrap(local)
     progress(f"Starting Kafka {local.kafka_version} on {where} (log: {log_file(local)}) ...")
-    return _launch(java, libs, kafka, config).pid
+    return _launch(java, libs, kafka, config, tie_to_parent).pid
 
 
 def stop(kafka: KafkaSettings, *, timeout_s: float = 30) -> bool:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from finpulse.errors import FinpulseError
-from finpulse.lifecycle import configure_logging
+from finpulse.lifecycle import configure_logging, follow_supervisor
 from finpulse.settings import Settings
 
 PART_CLIS = ("finpulse.commands", "store.cli", "ingest.cli", "classifier.cli",
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    follow_supervisor(os.environ)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,11 +1,21 @@
-"""Process lifecycle for long-running parts: logging set-up and a stop flag that SIGINT and
-SIGTERM raise, so loops finish their current batch and exit cleanly."""
+"""Process lifecycle for long-running parts: logging set-up, a stop flag that SIGINT, SIGTERM
+and SIGHUP raise (so loops finish their current batch and exit cleanly), and the tie between a
+supervised part and its supervisor (a part never outlives ``finpulse up``)."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import os
 import signal
+import sys
 import threading
+from collections.abc import Callable, MutableMapping
+
+# Set by the supervisor in each child's environment: the pid the child must not outlive.
+SUPERVISOR_PID_ENV = "FINPULSE_SUPERVISOR_PID"
+_PR_SET_PDEATHSIG = 1
 
 
 def configure_logging(level: str) -> None:
@@ -14,7 +24,6 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
-    # kafka-python is chatty at INFO about every (re)connection.
     # Libraries that narrate every connection and start-up step at INFO.
     for noisy in ("kafka", "alembic.runtime", "aiokafka", "faust", "mode"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
@@ -23,13 +32,44 @@ def configure_logging(level: str) -> None:
 
 
 def stop_on_signals() -> threading.Event:
-    """An Event set on SIGINT/SIGTERM (call from the main thread)."""
+    """An Event set on SIGINT, SIGTERM or SIGHUP (call from the main thread)."""
     stop = threading.Event()
 
     def _handler(signum: int, _frame: object) -> None:
         logging.getLogger(__name__).info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
 
-    signal.signal(signal.SIGINT, _handler)
-    signal.signal(signal.SIGTERM, _handler)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _handler)
     return stop
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> bool:
+    """Ask the kernel to send ``sig`` to this process when its parent dies, however the parent
+    ends (SIGKILL included). Linux only; returns whether it was set. Survives ``exec``, so it
+    also holds for a part that becomes another program (the dashboard becomes Streamlit)."""
+    hook = parent_death_hook(sig)
+    return hook is not None and hook()
+
+
+def parent_death_hook(sig: int = signal.SIGTERM) -> Callable[[], bool] | None:
+    """``die_with_parent`` as a function safe to run between fork and exec (``preexec_fn``):
+    libc is loaded here, in the parent, so the child makes one system call and nothing else."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    return lambda: prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+
+
+def follow_supervisor(environ: MutableMapping[str, str]) -> None:
+    """In a part started by the supervisor: end when the supervisor ends.
+
+    The variable is removed from ``environ`` so that processes this part starts in turn (a
+    retraining job) are not tied to a pid that is not their parent. If the supervisor is
+    already gone when this runs, the part stops at once."""
+    wanted = environ.pop(SUPERVISOR_PID_ENV, None)
+    if not wanted or not wanted.isdigit():
+        return
+    die_with_parent()
+    if os.getppid() != int(wanted):  # the supervisor died before the tie was made
+        os.kill(os.getpid(), signal.SIGTERM)

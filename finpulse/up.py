@@ -4,7 +4,8 @@ Starts the local broker unless an external one is configured, migrates the datab
 the sink, ingest (with the demo replay) and the dashboard, makes sure a champion model exists
 (training the default one on first run, with progress), then starts the classifier, the alert
 engine, the retraining watch and the shadow scorer (idle until a challenger is in shadow).
-Ctrl-C stops everything cleanly.
+Ctrl-C (or SIGTERM, SIGHUP) stops everything cleanly, and the broker if it was started here;
+the parts and that broker also end when ``finpulse up`` is killed outright.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from finpulse import broker
 from finpulse.lifecycle import stop_on_signals
 from finpulse.settings import Settings
-from finpulse.supervisor import Supervisor
+from finpulse.supervisor import Supervisor, say
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +24,19 @@ def part(*args: str) -> list[str]:
     return [sys.executable, "-m", "finpulse", *args]
 
 
-def prepare_infrastructure(settings: Settings) -> None:
-    """Broker up (or reachable) with topics, database migrated."""
+def prepare_infrastructure(settings: Settings, *, tie_broker: bool = False) -> bool:
+    """Broker up (or reachable) with topics, database migrated. Returns whether the local
+    broker was started here; with ``tie_broker`` it ends when this process ends."""
     from store.migrate import upgrade
 
     kafka = settings.kafka
+    started = False
     if broker.is_reachable(kafka.bootstrap_servers):
         broker.ensure_topics(kafka)
     elif kafka.manage_local_broker:
-        print(f"starting the local Kafka broker on {kafka.bootstrap_servers} …", flush=True)
-        broker.start(kafka)
+        say(f"starting the local Kafka broker on {kafka.bootstrap_servers} …")
+        broker.start(kafka, tie_to_parent=tie_broker)
+        started = True
     else:
         from finpulse.errors import ConfigError
 
@@ -41,17 +45,35 @@ def prepare_infrastructure(settings: Settings) -> None:
             "false: start that cluster or set FINPULSE_KAFKA__MANAGE_LOCAL_BROKER=true"
         )
     upgrade(settings.database)
+    return started
+
+
+def restart_recorder(settings: Settings):  # noqa: ANN201 - supervisor.OnRestart
+    """Record each restart in the database, where the watchdog counts crash loops."""
+    import socket
+
+    from finpulse.schemas import utcnow
+    from store.db import session_factory
+    from store.queries.watchdog import record_restart
+
+    sessions, host = session_factory(settings.database), socket.gethostname()
+
+    def record(part: str, exit_code: int | None, _restart: int) -> None:
+        with sessions.begin() as s:
+            record_restart(s, part=part, host=host, exit_code=exit_code, at=utcnow())
+
+    return record
 
 
 def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> int:
     stop = stop_on_signals()
-    prepare_infrastructure(settings)
-    sup = Supervisor()
+    started_broker = prepare_infrastructure(settings, tie_broker=True)
+    sup = Supervisor(on_restart=restart_recorder(settings))
     try:
         sup.add("sink", part("sink"))
         if dashboard:
             sup.add("dashboard", part("dashboard"))
-            print(f"dashboard: http://{settings.dashboard.host}:{settings.dashboard.port}", flush=True)
+            say(f"dashboard: http://{settings.dashboard.host}:{settings.dashboard.port}")
         ensure_model(settings)
         if stop.is_set():
             return 130
@@ -62,19 +84,21 @@ def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> 
         sup.add("ingest", part("ingest"))
         if demo:
             sup.add("demo", part("ingest", "--demo"))
-        print("finpulse is up; Ctrl-C stops everything", flush=True)
+        say("finpulse is up; Ctrl-C stops everything")
         sup.watch(stop)
     finally:
-        print("stopping …", flush=True)
+        say("stopping …")
         sup.stop_all()
+        if started_broker:
+            broker.stop(settings.kafka)
     return 0
 
 
 def ensure_model(settings: Settings) -> str:
     from classifier.train import ensure_champion
 
-    print("checking for a champion model (first run trains the default model from the seed "
-          "data: on 2 CPU cores this takes several minutes; progress below) …", flush=True)
+    say("checking for a champion model (first run trains the default model from the seed "
+        "data: on 2 CPU cores this takes several minutes; progress below) …")
     version = ensure_champion(settings)
-    print(f"champion model: {version}", flush=True)
+    say(f"champion model: {version}")
     return version
