@@ -16,7 +16,9 @@ from alerts.dispatcher import Dispatcher, start_dispatcher
 from alerts.pipeline import Recorder
 from alerts.rulefile import load_rules
 from alerts.rules import RuleSet
+from alerts.watchdog import Watchdog, start_watchdog
 from finpulse.errors import ConfigError, PermanentError, RetryableError
+from finpulse.lag import consumer_lag
 from finpulse.settings import Settings
 from store.db import session_factory
 
@@ -65,7 +67,11 @@ def run_alerts(settings: Settings, stop: threading.Event, *, rules: RuleSet | No
     sessions = session_factory(settings.database)
     dispatch_stop = threading.Event()
     dispatcher = Dispatcher(sessions, settings.alerts, poll_s=settings.alerts.dispatch_poll_s)
-    dispatch_thread = start_dispatcher(dispatcher, dispatch_stop)
+    threads = [start_dispatcher(dispatcher, dispatch_stop)]
+    if settings.alerts.watchdog.enabled:
+        watchdog = Watchdog(settings.alerts.watchdog, sessions, Recorder(sessions, settings.alerts),
+                            read_lag=lambda: consumer_lag(settings.kafka))
+        threads.append(start_watchdog(watchdog, dispatch_stop))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -82,7 +88,8 @@ def run_alerts(settings: Settings, stop: threading.Event, *, rules: RuleSet | No
             raise PermanentError(f"alerts worker crashed: {type(exc).__name__}: {exc}") from exc
     finally:
         dispatch_stop.set()
-        dispatch_thread.join(timeout=30)
+        for thread in threads:
+            thread.join(timeout=30)
         log.info("alerts worker stopped")
 
 

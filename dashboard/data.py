@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from finpulse.settings import DatabaseSettings
 from store.db import session_factory
-from store.queries import articles, dashboard, health, labels, shadow, trends
+from store.queries import articles, dashboard, health, labels, shadow, trends, watchdog
 
 TTL_S = 5
 T = TypeVar("T")
@@ -250,6 +250,19 @@ def source_status(url: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def watchdog_status(url: str) -> pd.DataFrame:
+    with _read(url) as s:
+        return _frame(watchdog.watchdog_status(s),
+                      ["rule", "key", "state", "severity", "reason", "since", "updated"])
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def part_restarts(url: str, since: datetime) -> pd.DataFrame:
+    with _read(url) as s:
+        return _frame(watchdog.restarts_since(s, since), ["part", "n", "last", "exit_code"])
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def classified_per_model(url: str) -> pd.DataFrame:
     with _read(url) as s:
         return _frame(health.classified_per_model(s), ["model_version", "n"])
@@ -272,7 +285,7 @@ def champion(url: str) -> dict[str, Any] | None:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def consumer_lag(bootstrap_servers: str, group_prefix: str, client_id: str) -> pd.DataFrame:
     """Lag per group and partition; raises BrokerDown (not cached) when Kafka is away."""
-    from dashboard.health import consumer_lag as read_lag
+    from finpulse.lag import consumer_lag as read_lag
     from finpulse.settings import KafkaSettings
 
     kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, group_prefix=group_prefix,

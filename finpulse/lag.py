@@ -66,7 +66,7 @@ def consumer_lag(kafka: KafkaSettings, *, timeout_s: float = 3.0) -> list[Lag]:
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=kafka.bootstrap_servers,
-            client_id=f"{kafka.client_id}-dashboard",
+            client_id=f"{kafka.client_id}-lag",
             request_timeout_ms=int(timeout_s * 1000),
         )
     except KafkaError as exc:

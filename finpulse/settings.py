@@ -140,9 +140,34 @@ class WebhookReceiver(_Section):
     timeout_s: float = Field(default=5.0, gt=0)
 
 
+class WatchdogSettings(_Section):
+    """finpulse watching itself (``alerts/watchdog.py``, run by ``finpulse alerts``). Its alerts
+    go to the same receivers as the market's; a receiver that stops hearing the heartbeat knows
+    finpulse itself went quiet."""
+
+    enabled: bool = True
+    check_every_s: float = Field(default=15.0, gt=0)
+    # The heartbeat alert always fires and is re-sent this often (like Alertmanager's Watchdog).
+    heartbeat_every_s: float = Field(default=300.0, gt=0)
+    # A crash loop: a part restarted more than this many times within the window.
+    crash_loop_restarts: int = Field(default=3, ge=1)
+    crash_loop_window_s: float = Field(default=600.0, gt=0)
+    # A stalled consumer group: nothing committed for this long while its lag grew.
+    stalled_after_s: float = Field(default=300.0, gt=0)
+    # A silent source: nothing new for longer than silence_factor times its usual gap (the
+    # 90th percentile of the gaps between its recent deliveries), and at least silence_min_s.
+    # A source needs silence_min_gaps gaps before it has a usual gap; it counts as recent if
+    # it published within silence_lookback_s.
+    silence_factor: float = Field(default=4.0, ge=1)
+    silence_min_s: float = Field(default=1800.0, ge=0)
+    silence_min_gaps: int = Field(default=5, ge=1)
+    silence_lookback_s: float = Field(default=7 * 86400.0, gt=0)
+
+
 class AlertSettings(_Section):
     rules_file: Path = REPO_ROOT / "config" / "rules.yaml"
     receivers: list[WebhookReceiver] = []
+    watchdog: WatchdogSettings = WatchdogSettings()
     evaluate_every_s: float = Field(default=5.0, gt=0)
     dashboard_url: str = "http://localhost:8501"
     max_attempts: int = Field(default=6, ge=1)

@@ -77,6 +77,12 @@ class Article(Base):
     duplicate_of: Mapped[str | None] = mapped_column(String(64), index=True)
     stored_at: Mapped[datetime]
 
+    __table_args__ = (
+        # The watchdog's "when did this source last deliver, and how often does it": one short
+        # index range per source.
+        Index("ix_articles_source_stored_at", "source", "stored_at"),
+    )
+
 
 class Prediction(Base):
     """The current prediction of each article (the latest model that classified it)."""
@@ -350,3 +356,18 @@ class SourceStatus(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     http_status: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PartRestart(Base):
+    """A part that exited and was started again by ``finpulse up``'s supervisor (read by the
+    watchdog's crash-loop check and the Pipeline health page)."""
+
+    __tablename__ = "part_restarts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    part: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(200))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_part_restarts_part_at", "part", "at"),)

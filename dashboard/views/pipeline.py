@@ -4,18 +4,54 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
-from dashboard.health import BrokerDown
+from finpulse.lag import BrokerDown
 from dashboard.widgets import explained, settings
+from finpulse.settings import WatchdogSettings
+from store.queries.watchdog import CHECKS, HEARTBEAT
 
 STALE = timedelta(hours=1)
+
+
+def watchdog_panel(checks: pd.DataFrame, cfg: WatchdogSettings, now: datetime) -> None:
+    """Each watchdog check: red with its reason while it fires, green otherwise. A heartbeat
+    older than two periods means the watchdog itself (``finpulse alerts``) is not running."""
+    beat = checks[checks["rule"] == HEARTBEAT] if not checks.empty else checks
+    late = timedelta(seconds=2 * cfg.heartbeat_every_s + cfg.check_every_s)
+    if beat.empty:
+        st.warning("**Heartbeat**: the watchdog has not reported yet; it runs in "
+                   "`finpulse alerts`.")
+    elif now - beat["updated"].max() > late:
+        st.error(f"**Heartbeat**: last sent {beat['updated'].max():%Y-%m-%d %H:%M:%S} UTC, over "
+                 f"{late} ago: the watchdog is not running. Is `finpulse alerts` running?")
+    else:
+        st.success(f"**Heartbeat**: sent {beat['updated'].max():%H:%M:%S} UTC; receivers hear it "
+                   f"every {timedelta(seconds=cfg.heartbeat_every_s)}")
+    for rule, title in CHECKS.items():
+        if rule == HEARTBEAT:
+            continue
+        firing = checks[checks["rule"] == rule] if not checks.empty else checks
+        if firing.empty:
+            st.success(f"**{title}**: none")
+        for row in firing.itertuples():
+            st.error(f"**{title}**: {row.reason} ({row.state} since {row.since:%Y-%m-%d %H:%M} UTC)")
 
 cfg = settings()
 url = cfg.database.url
 st.title("Pipeline health")
 now = datetime.now(UTC).replace(second=0, microsecond=0)
+
+st.subheader("Watchdog")
+with explained("the watchdog"):
+    checks = data.watchdog_status(url)
+    restarts = data.part_restarts(url, now - timedelta(hours=1))
+watchdog_panel(checks, cfg.alerts.watchdog, datetime.now(UTC))
+if not restarts.empty:
+    with st.expander(f"Restarts in the last hour ({int(restarts['n'].sum())})"):
+        st.dataframe(restarts, hide_index=True, width="stretch")
 
 st.subheader("Consumer lag")
 try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kafka import TopicPartition
 
-from dashboard.health import BrokerDown, consumer_lag
+from finpulse.lag import BrokerDown, consumer_lag
 from finpulse.kafka import commit_processed, make_consumer, make_producer
 from finpulse.settings import KafkaSettings
 from tests.support import wait_until
@@ -62,3 +62,38 @@ def test_pipeline_page_shows_lag_when_the_broker_is_up(kafka_settings, make_sett
     assert not at.exception
     totals = at.dataframe[0].value
     assert dict(zip(totals["group"], totals["lag"], strict=True)) == {group: 2}
+
+
+def test_pipeline_page_shows_each_firing_watchdog_check_in_red_with_its_reason(
+        empty_settings, app_for) -> None:  # noqa: ANN001
+    from datetime import timedelta
+
+    from alerts.pipeline import Recorder
+    from alerts.watchdog import Watchdog
+    from finpulse.schemas import utcnow
+    from store.db import session_factory
+    from store.queries.watchdog import record_restart
+
+    sessions = session_factory(empty_settings.database)
+    with sessions.begin() as s:
+        for _ in range(5):
+            record_restart(s, part="classify", host="h", exit_code=1, at=utcnow())
+    cfg = empty_settings.alerts.watchdog
+    Watchdog(cfg, sessions, Recorder(sessions, empty_settings.alerts)).evaluate()
+    at = app_for(empty_settings, "pipeline")
+    red = [e.value for e in at.error]
+    assert any("Crash loops" in e and "classify was restarted 5 times" in e for e in red), red
+    assert any("Heartbeat" in s.value for s in at.success)
+
+    # The watchdog stopped: its heartbeat goes stale, and the page says so in red.
+    import streamlit as st
+    from sqlalchemy import update
+
+    from store import models as m
+
+    stale = utcnow() - timedelta(seconds=3 * cfg.heartbeat_every_s)
+    with sessions.begin() as s:
+        s.execute(update(m.Alert).values(updated_at=stale))
+    st.cache_data.clear()
+    at = app_for(empty_settings, "pipeline")
+    assert any("the watchdog is not running" in e.value for e in at.error), [e.value for e in at.error]

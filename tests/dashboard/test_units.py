@@ -9,7 +9,7 @@ import pytest
 
 from dashboard import charts
 from dashboard.auth import password_ok
-from dashboard.health import group_lags
+from finpulse.lag import group_lags
 from dashboard.widgets import default_grain, grains_for, window_for
 
 pytestmark = pytest.mark.unit
