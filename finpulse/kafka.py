@@ -70,8 +70,10 @@ def make_consumer(
         max_poll_records=max_poll_records,
         # A batch of model inference can take a while on a slow CPU.
         max_poll_interval_ms=600_000,
-        session_timeout_ms=30_000,
-        heartbeat_interval_ms=3_000,
+        # How long a killed member holds its partitions before the group moves them: the
+        # recovery time after a crash (docs/faults.md).
+        session_timeout_ms=int(kafka.session_timeout_s * 1000),
+        heartbeat_interval_ms=int(min(3.0, kafka.session_timeout_s / 3) * 1000),
         # A topic created after start-up is seen within this long, not the default 5 minutes.
         metadata_max_age_ms=30_000,
     )

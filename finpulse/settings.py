@@ -76,6 +76,9 @@ class KafkaSettings(_Section):
     # too. A record over it is dead-lettered (bounded) rather than sent, so one oversized
     # record can never stop a stage.
     max_message_bytes: int = Field(default=1_000_000, ge=64 * 1024, le=100_000_000)
+    # Consumer-group session timeout of the kafka-python parts (classifier, sink, shadow): a
+    # member that died without leaving keeps its partitions this long.
+    session_timeout_s: float = Field(default=30.0, ge=6, le=300)
     local: LocalBrokerSettings = LocalBrokerSettings()
 
 
