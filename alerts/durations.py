@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -15,7 +16,13 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError(f"duration must not be negative, got {value!r}")
-        return float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond float's range
+            seconds = math.inf
+        if not math.isfinite(seconds):
+            raise ValueError(f"duration is too long or not a number, got {value!r}")
+        return seconds
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected a duration like '15m', got {value!r}")
     text = value.strip().replace(" ", "")
@@ -29,11 +36,15 @@ def parse_duration(value: object) -> float:
         raise ValueError(
             f"not a duration: {value!r} (use a number and a unit: ms, s, m, h, d, w; e.g. '15m')"
         )
+    if not math.isfinite(total):  # float("9" * 400) is inf
+        raise ValueError(f"duration is too long, got {value!r}")
     return total
 
 
 def format_duration(seconds: float) -> str:
     """A short human form: 900 -> '15m', 90 -> '1m30s'."""
+    if not math.isfinite(seconds):
+        return f"{seconds}s"
     if seconds and seconds < 1:
         return f"{round(seconds * 1000)}ms"
     rest, out = int(round(seconds)), []

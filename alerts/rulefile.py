@@ -3,6 +3,7 @@ mistake (file, rule index and name, field, what is wrong) and never a traceback.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,13 @@ from pydantic import ValidationError
 from alerts.rules import RuleSet
 from finpulse.errors import ConfigError
 
+# A message goes to a terminal and the logs: it lists the problems that fit in about this much.
+MAX_MESSAGE_CHARS = 1800
+MAX_LINE_CHARS = 600
+# Values quoted back in a message: the input can be huge, or a YAML alias bomb.
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 80
+
 
 def parse_rules(text: str, *, source: str = "<rules>", receivers: Iterable[str] | None = None) -> RuleSet:
     """Parse and validate a rules document; ``ConfigError`` lists every mistake precisely."""
@@ -20,6 +28,10 @@ def parse_rules(text: str, *, source: str = "<rules>", receivers: Iterable[str] 
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {_yaml_problem(exc)}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{source}: not valid YAML: nested too deeply") from exc
+    except ValueError as exc:  # PyYAML's int() of a number with more than 4300 digits
+        raise ConfigError(f"{source}: not valid YAML: {_clip(str(exc))}") from exc
     if doc is None:
         raise ConfigError(f"{source}: the file is empty (expected a mapping with a 'rules' list)")
     if not isinstance(doc, dict):
@@ -49,24 +61,41 @@ def _check_receivers(source: str, ruleset: RuleSet, known: set[str]) -> None:
         for name in rule.receivers or []:
             if name not in known:
                 problems.append(
-                    f"rules[{i}] ({rule.name}).receivers: unknown receiver {name!r} "
+                    f"rules[{i}] ({rule.name}).receivers: unknown receiver {_short.repr(name)} "
                     f"(configured: {sorted(known) or 'none'})"
                 )
     if problems:
-        raise ConfigError(f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+        raise ConfigError(_listing(source, problems))
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     if mark is not None:
-        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return problem
+        return f"{_clip(problem)} at line {mark.line + 1}, column {mark.column + 1}"
+    return _clip(problem)
+
+
+def _clip(text: str, limit: int = MAX_LINE_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _listing(source: str, problems: list[str]) -> str:
+    """``problems`` under a heading, as many as fit in ``MAX_MESSAGE_CHARS``."""
+    shown: list[str] = []
+    size = 0
+    for problem in problems:
+        line = _clip(problem)
+        if shown and size + len(line) > MAX_MESSAGE_CHARS:
+            break
+        shown.append(line)
+        size += len(line) + 3
+    more = f"\n  ... and {len(problems) - len(shown)} more" if len(shown) < len(problems) else ""
+    return f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(shown) + more
 
 
 def _describe(source: str, doc: dict[str, Any], exc: ValidationError) -> str:
-    lines = [_one_error(doc, err) for err in exc.errors()]
-    return f"{source}: {len(lines)} problem(s):\n  " + "\n  ".join(lines)
+    return _listing(source, [_one_error(doc, err) for err in exc.errors()])
 
 
 def _one_error(doc: dict[str, Any], err: Any) -> str:
@@ -78,7 +107,7 @@ def _one_error(doc: dict[str, Any], err: Any) -> str:
     elif err["type"] == "missing":
         msg = "required field is missing"
     elif "input" in err and err["type"] not in ("value_error", "model_type"):
-        msg = f"{msg} (got {err['input']!r})"
+        msg = f"{msg} (got {_short.repr(err['input'])})"
     return f"{where}: {msg}"
 
 
@@ -86,7 +115,8 @@ def _where(doc: dict[str, Any], loc: list[Any]) -> str:
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
         rule = (doc.get("rules") or [None])[loc[1]] if isinstance(doc.get("rules"), list) else None
         name = rule.get("name") if isinstance(rule, dict) else None
-        head = f"rules[{loc[1]}]" + (f" ({name})" if name else "")
+        label = name if isinstance(name, str) else _short.repr(name)
+        head = f"rules[{loc[1]}]" + (f" ({_clip(label, 80)})" if name else "")
         rest = [str(p) for p in loc[2:] if not str(p).startswith(("function-", "literal["))]
         return head + ("." + ".".join(rest) if rest else "")
     return ".".join(str(p) for p in loc) or "<root>"

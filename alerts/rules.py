@@ -23,6 +23,7 @@ window, a detector and the lifecycle around it::
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -137,10 +138,12 @@ class Rule(_Strict):
             if unknown:
                 raise ValueError(f"unknown topic(s) {unknown} in keys (known: {list(TOPICS)})")
         if self.bucket is not None:
+            if self.bucket <= 0:
+                raise ValueError("bucket must be longer than 0s")
             if self.bucket > self.window:
                 raise ValueError("bucket must not be longer than window")
             ratio = self.window / self.bucket
-            if abs(ratio - round(ratio)) > 1e-9:
+            if not math.isfinite(ratio) or abs(ratio - round(ratio)) > 1e-9:
                 raise ValueError(
                     f"window ({format_duration(self.window)}) must be a whole number of "
                     f"buckets ({format_duration(self.bucket)})"

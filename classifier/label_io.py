@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +25,16 @@ from finpulse.errors import ConfigError
 COLUMNS = ("article_id", "text", "task", "label", "labeled_by", "labeled_at")
 REQUIRED = ("task", "label", "labeled_by")
 MAX_ERRORS = 10
+# The error message lists the bad lines that fit in about this much (it goes to a terminal).
+MAX_MESSAGE_CHARS = 1800
+MAX_LINE_CHARS = 600
+# The labels table's columns (store/models.py).
+MAX_ARTICLE_ID_CHARS = 64
+MAX_LABELED_BY_CHARS = 200
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database takes them
+# Values quoted back in a message: a field can be megabytes long.
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 60
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ def parse_label(task: str, value: str) -> int:
     """A label id from an id or a class name of ``task`` (case-insensitive name)."""
     names = LABELS[task]
     value = value.strip()
-    if value.lstrip("-").isdigit():
+    if re.fullmatch(r"-?\d{1,9}", value):  # not isdigit(): int() refuses "²" and "--1"
         label = int(value)
         if not 0 <= label < len(names):
             raise ValueError(f"{task} label {label} is out of range 0..{len(names) - 1}")
@@ -49,7 +61,7 @@ def parse_label(task: str, value: str) -> int:
     for i, name in enumerate(names):
         if name.casefold() == value.casefold():
             return i
-    raise ValueError(f"unknown {task} label {value!r} (an id 0..{len(names) - 1} or one of "
+    raise ValueError(f"unknown {task} label {_short.repr(value)} (an id 0..{len(names) - 1} or one of "
                      f"{', '.join(names)})")
 
 
@@ -60,8 +72,11 @@ def parse_time(value: str, now: datetime) -> datetime:
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValueError(f"labeled_at {value!r} is not an ISO 8601 time") from exc
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        raise ValueError(f"labeled_at {_short.repr(value)} is not an ISO 8601 time") from exc
+    try:
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"labeled_at {_short.repr(value)} is out of range in UTC") from exc
 
 
 def parse_row(row: dict[str, str], now: datetime) -> LabelRecord:
@@ -69,12 +84,19 @@ def parse_row(row: dict[str, str], now: datetime) -> LabelRecord:
     for name in REQUIRED:
         if not row.get(name):
             raise ValueError(f"{name} is empty")
+    for name, value in row.items():
+        if _UNSTORABLE.search(value):
+            raise ValueError(f"{name} contains a NUL character or a lone surrogate")
+    if len(row.get("article_id") or "") > MAX_ARTICLE_ID_CHARS:
+        raise ValueError(f"article_id is longer than {MAX_ARTICLE_ID_CHARS} characters")
+    if len(row["labeled_by"]) > MAX_LABELED_BY_CHARS:
+        raise ValueError(f"labeled_by is longer than {MAX_LABELED_BY_CHARS} characters")
     article_id, text = row.get("article_id") or None, row.get("text") or ""
     if article_id is None and not text.strip():
         raise ValueError("needs an article_id or a text")
     task = row["task"].lower()
     if task not in LABELS:
-        raise ValueError(f"task {row['task']!r} is not one of {', '.join(LABELS)}")
+        raise ValueError(f"task {_short.repr(row['task'])} is not one of {', '.join(LABELS)}")
     return LabelRecord(article_id, text, task, parse_label(task, row["label"]), row["labeled_by"],
                        parse_time(row.get("labeled_at") or "", now))
 
@@ -82,16 +104,30 @@ def parse_row(row: dict[str, str], now: datetime) -> LabelRecord:
 def parse_labels_csv(content: str, *, origin: str, now: datetime) -> list[LabelRecord]:
     """Every row of a labels CSV, or ``ConfigError`` naming each bad line (up to 10)."""
     reader = csv.DictReader(io.StringIO(content, newline=""))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    try:
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+    except csv.Error as exc:  # e.g. a field longer than csv.field_size_limit()
+        raise ConfigError(f"{origin}: line 1: unreadable CSV header: {exc}") from exc
     missing = [c for c in REQUIRED if c not in header]
     if missing or not {"article_id", "text"} & set(header):
         raise ConfigError(f"{origin}: the header needs task, label, labeled_by and article_id or "
-                          f"text (optional: labeled_at); got {reader.fieldnames!r}")
+                          f"text (optional: labeled_at); got {_short.repr(reader.fieldnames)}")
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        raise ConfigError(f"{origin}: unknown column(s) {unknown}; expected {', '.join(COLUMNS)}")
+        raise ConfigError(
+            f"{origin}: unknown column(s) {_short.repr(unknown)}; expected {', '.join(COLUMNS)}"
+        )
     records, errors = [], []
-    for raw in reader:
+    rows = iter(reader)
+    while True:
+        start = reader.line_num + 1  # the csv module counts a line only once it has read all of it
+        try:
+            raw = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(f"{origin}: line {start}: malformed CSV: {exc}")
+            continue
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
         if not any(row.values()):
             continue
@@ -102,9 +138,22 @@ def parse_labels_csv(content: str, *, origin: str, now: datetime) -> list[LabelR
         except ValueError as exc:
             errors.append(f"{origin}: line {reader.line_num}: {exc}")
     if errors:
-        more = f"\n... and {len(errors) - MAX_ERRORS} more" if len(errors) > MAX_ERRORS else ""
-        raise ConfigError("\n".join(errors[:MAX_ERRORS]) + more)
+        raise ConfigError(_listing(errors))
     return records
+
+
+def _listing(errors: list[str]) -> str:
+    """The first ``MAX_ERRORS`` errors, as many as fit in ``MAX_MESSAGE_CHARS``."""
+    shown: list[str] = []
+    size = 0
+    for error in errors[:MAX_ERRORS]:
+        line = error if len(error) <= MAX_LINE_CHARS else f"{error[:MAX_LINE_CHARS]}…"
+        if shown and size + len(line) > MAX_MESSAGE_CHARS:
+            break
+        shown.append(line)
+        size += len(line) + 1
+    more = f"\n... and {len(errors) - len(shown)} more" if len(shown) < len(errors) else ""
+    return "\n".join(shown) + more
 
 
 def stub_article_id(text: str) -> str:

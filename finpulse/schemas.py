@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import re
+import reprlib
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -54,7 +57,10 @@ def utcnow() -> datetime:
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a timezone (UTC expected)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # pydantic reports a ValueError as a field error; this would escape
+        raise ValueError("timestamp is out of range once converted to UTC") from exc
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
@@ -258,29 +264,40 @@ class DeadLetter(Message):
 M = TypeVar("M", bound=Message)
 
 
+# At most this many field errors are listed in a ContractError: the message goes into logs
+# and dead letters, and must stay short whatever the input.
+MAX_DECODE_DETAILS = 10
+# A UTF-16 surrogate, or its \\u escape: unpaired, a string cannot be encoded as UTF-8 again.
+_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
+
+
 def decode(model: type[M], data: bytes | str | None) -> M:
-    """Parse and validate one message; ``ContractError`` says exactly what is wrong."""
+    """Parse and validate one message; ``ContractError`` says exactly what is wrong, in a
+    message of bounded length."""
     if data is None:
         raise ContractError(f"{model.__name__}: empty message (null value)")
     try:
-        import json
-
-        obj: Any = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ContractError(f"{model.__name__}: not valid UTF-8 JSON: {exc}") from exc
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+        obj: Any = json.loads(text)
+        if _SURROGATE.search(text):  # rare: only then check every string can be encoded again
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        raise ContractError(f"{model.__name__}: not valid UTF-8 JSON: {_clip(str(exc), 300)}") from exc
     if not isinstance(obj, dict):
         raise ContractError(f"{model.__name__}: expected a JSON object, got {type(obj).__name__}")
     version = obj.get("schema")
-    if version not in model.KNOWN_VERSIONS:
+    if type(version) is not int or version not in model.KNOWN_VERSIONS:
         known = ", ".join(str(v) for v in sorted(model.KNOWN_VERSIONS))
         raise ContractError(
-            f"{model.__name__}: unknown schema version {version!r} (this reader knows {known})"
+            f"{model.__name__}: unknown schema version {reprlib.repr(version)} (this reader knows {known})"
         )
     try:
         return model.model_validate(obj)
     except ValidationError as exc:
+        errors = exc.errors()
         details = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
+            _clip(f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}", 200) or ""
+            for err in errors[:MAX_DECODE_DETAILS]
         )
-        raise ContractError(f"{model.__name__}: {details}") from exc
+        more = f"; and {len(errors) - MAX_DECODE_DETAILS} more" if len(errors) > MAX_DECODE_DETAILS else ""
+        raise ContractError(f"{model.__name__}: {details}{more}") from exc

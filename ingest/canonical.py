@@ -27,7 +27,15 @@ def _is_tracking(name: str) -> bool:
 
 
 def normalize_url(url: str, base: str | None = None) -> str:
-    """``url`` (resolved against ``base``) in canonical spelling; unchanged if not http(s)."""
+    """``url`` (resolved against ``base``) in canonical spelling; unchanged if not http(s).
+    Never raises: a URL that cannot be parsed (``http://[x``) comes back as given."""
+    try:
+        return _normalize(url, base)
+    except ValueError:
+        return url.strip()
+
+
+def _normalize(url: str, base: str | None) -> str:
     absolute = urljoin(base, url.strip()) if base else url.strip()
     parts = urlsplit(absolute)
     scheme = parts.scheme.lower()
@@ -84,7 +92,11 @@ def choose_canonical(page_url: str, *candidates: str | None) -> str:
         if not candidate or not candidate.strip():
             continue
         url = normalize_url(candidate, base=page_url)
-        if urlsplit(url).scheme not in DEFAULT_PORTS:
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:  # cannot be parsed: no canonical
+            continue
+        if scheme not in DEFAULT_PORTS:
             continue
         if not same_site(url, fetched):
             continue

@@ -36,6 +36,8 @@ def parse_date(value: str | None) -> datetime | None:
         return None
     try:
         return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except OverflowError:  # valid, but outside years 1..9999 once in UTC
+        return None
     except ValueError:
         pass
     try:

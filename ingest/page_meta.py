@@ -49,19 +49,23 @@ def _json_ld(tree: lxml_html.HtmlElement) -> list[dict]:
             continue
         try:
             data = json.loads(script.text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             continue
         stack = data if isinstance(data, list) else [data]
         for item in stack:
             if isinstance(item, dict):
                 found.append(item)
-                found.extend(x for x in item.get("@graph", []) if isinstance(x, dict))
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    found.extend(x for x in graph if isinstance(x, dict))
     return found
 
 
-def _ld_author(value: object) -> str | None:
+def _ld_author(value: object, depth: int = 0) -> str | None:
     if isinstance(value, list):
-        names = [a for a in (_ld_author(v) for v in value) if a]
+        if depth >= 3:  # a list of names, or of lists of names; deeper is not an author
+            return None
+        names = [a for a in (_ld_author(v, depth + 1) for v in value) if a]
         return ", ".join(names) or None
     if isinstance(value, dict):
         value = value.get("name")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import reprlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,8 @@ def check_row(line: int, data: dict[str, object], raw: bytes) -> Row | BadRow:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             return BadRow(line, f"field {key!r} must be a string, got {type(value).__name__}", raw)
         clean[key] = str(value)
-    if any("\udc80" <= ch <= "\udcff" for v in clean.values() for ch in v):
+    # Undecodable bytes (surrogateescape) and JSON's lone "\ud800" escapes alike.
+    if any("\ud800" <= ch <= "\udfff" for v in clean.values() for ch in v):
         return BadRow(line, "not valid UTF-8", raw)
     return Row(line, clean)
 
@@ -80,7 +82,8 @@ def _csv_rows(path: Path) -> Iterator[Row | BadRow]:
         except csv.Error as exc:
             raise ConfigError(f"{path}: unreadable CSV header: {exc}") from exc
         if "text" not in header:
-            raise ConfigError(f"{path}: the CSV header needs a 'text' column (found {header})")
+            found = reprlib.repr(header)  # a header line can be megabytes long
+            raise ConfigError(f"{path}: the CSV header needs a 'text' column (found {found})")
         while True:
             start = reader.line_num + 1
             try:
@@ -108,7 +111,7 @@ def _jsonl_rows(path: Path) -> Iterator[Row | BadRow]:
                 continue
             try:
                 data = json.loads(raw)
-            except (UnicodeDecodeError, ValueError) as exc:
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 yield BadRow(line, f"not valid JSON: {exc}", raw.rstrip(b"\r\n"))
                 continue
             if not isinstance(data, dict):

@@ -39,7 +39,11 @@ def _child_text(node, name: str, ns: str | None = None) -> str | None:  # noqa: 
     for child in node.iter():
         tag = child.tag if isinstance(child.tag, str) else ""
         if _local(tag) == name and (ns is None or tag.startswith("{" + ns)):
-            return (child.text or "").strip() or None
+            try:
+                text = child.text
+            except UnicodeDecodeError:  # recover=True keeps e.g. &#xD800; as bytes lxml cannot decode
+                return None
+            return (text or "").strip() or None
     return None
 
 
@@ -65,7 +69,10 @@ def parse_sitemap(body: bytes, *, url: str, content_type: str | None = None) -> 
         loc = _child_text(node, "loc")
         if not loc:
             continue
-        absolute = urljoin(url, loc)
+        try:
+            absolute = urljoin(url, loc)
+        except ValueError:  # urlsplit refuses some spellings, e.g. "http://[" (invalid IPv6)
+            continue
         if not absolute.startswith(("http://", "https://")):
             continue
         if _local(node.tag) == "sitemap":

@@ -35,7 +35,8 @@ from finpulse.settings import (
 )
 
 # The suite must not pick up a developer's finpulse.yaml or FINPULSE_* variables.
-for _var in [v for v in os.environ if v.startswith("FINPULSE_") and not v.startswith("FINPULSE_TEST_")]:
+for _var in [v for v in os.environ
+             if v.startswith("FINPULSE_") and not v.startswith(("FINPULSE_TEST_", "FINPULSE_FUZZ_"))]:
     del os.environ[_var]
 
 
