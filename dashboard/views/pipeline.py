@@ -26,10 +26,11 @@ def watchdog_panel(checks: pd.DataFrame, cfg: WatchdogSettings, now: datetime) -
                    "`finpulse alerts`.")
     elif now - beat["updated"].max() > late:
         st.error(f"**Heartbeat**: last sent {beat['updated'].max():%Y-%m-%d %H:%M:%S} UTC, over "
-                 f"{late} ago: the watchdog is not running. Is `finpulse alerts` running?")
+                 f"{late.total_seconds() / 60:.0f} min ago: the watchdog is not running. Is "
+                 "`finpulse alerts` running?")
     else:
         st.success(f"**Heartbeat**: sent {beat['updated'].max():%H:%M:%S} UTC; receivers hear it "
-                   f"every {timedelta(seconds=cfg.heartbeat_every_s)}")
+                   f"every {cfg.heartbeat_every_s / 60:g} min")
     for rule, title in CHECKS.items():
         if rule == HEARTBEAT:
             continue
