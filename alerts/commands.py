@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from alerts.dispatcher import attempt_delivery, policy_of, target_for
 from alerts.durations import parse_duration
 from alerts.payloads import render
 from alerts.rulefile import load_rules
-from alerts.webhooks import Attempt, Target, deliver_with_retry, encode_body
+from alerts.webhooks import Attempt, RetryPolicy, Target, deliver_with_retry, encode_body
 from finpulse.errors import ConfigError
 from finpulse.schemas import AlertEvent, Evidence
 from finpulse.settings import Settings
@@ -56,10 +57,19 @@ def test_webhook(settings: Settings, *, url: str, secret: str | None, fmt: str, 
     target = Target("test-webhook", url, secret, fmt, timeout_s)
     webhook_id = f"msg_test_{uuid.uuid4().hex[:16]}"
     with httpx.Client() as client:
-        ok = deliver_with_retry(client, target, webhook_id, body, policy_of(settings.alerts),
+        ok = deliver_with_retry(client, target, webhook_id, body, interactive_policy(settings),
                                 on_attempt=_report)
     print(f"{'delivered' if ok else 'NOT delivered'}: webhook-id {webhook_id} to {url}")
     return 0 if ok else 1
+
+
+# A command someone waits on retries for about a minute, not for the dispatcher's hours.
+INTERACTIVE_ATTEMPTS = 6
+
+
+def interactive_policy(settings: Settings) -> RetryPolicy:
+    policy = policy_of(settings.alerts)
+    return replace(policy, max_attempts=min(policy.max_attempts, INTERACTIVE_ATTEMPTS))
 
 
 def redeliver(settings: Settings, alert_id: str, *, include_delivered: bool = False) -> int:
@@ -81,7 +91,7 @@ def redeliver(settings: Settings, alert_id: str, *, include_delivered: bool = Fa
     if not jobs:
         print(f"alert {alert_id}: nothing to redeliver (use --all to resend delivered ones)")
         return 0
-    policy, failed = policy_of(settings.alerts), 0
+    policy, failed = interactive_policy(settings), 0
     with httpx.Client() as client:
         for did, wid, done, target in jobs:
             if target is None:

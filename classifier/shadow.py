@@ -71,6 +71,7 @@ class ShadowScorer:
                                                          m.max_wait_ms / 1000, m.max_length),
                                         read=read_classified)
         self.dead = fk.DeadLetterer(producer, settings.kafka.topics.dlq, STAGE)
+        self.commits = fk.CommitWatch.for_settings(settings.kafka)
         self.total = Stats()
 
     @property
@@ -138,7 +139,7 @@ class ShadowScorer:
                 self.total.dead_lettered += 1
 
     def _commit(self, records: list[ConsumerRecord]) -> None:
-        fk.commit_processed(self.consumer, fk.next_offsets(records))
+        self.commits.record(fk.commit_processed(self.consumer, fk.next_offsets(records)))
 
     def run(self, stop: threading.Event, watcher: ShadowWatcher | None = None,
             log_every_s: float = 30.0) -> Stats:

@@ -77,6 +77,7 @@ class Worker:
         self.collector = BatchCollector(consumer, Limits(m.max_batch_size, m.max_batch_tokens,
                                                          m.max_wait_ms / 1000, m.max_length))
         self.dead = fk.DeadLetterer(producer, self.topics.dlq, STAGE)
+        self.commits = fk.CommitWatch.for_settings(settings.kafka)
         # One thread each: batches are tokenized, and classified, in order and one at a time.
         self.tokenizer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize")
         self.model_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
@@ -126,12 +127,15 @@ class Worker:
 
     def _commit(self, batch: Batch) -> None:
         try:
-            fk.commit_processed(self.consumer, fk.next_offsets(batch.records))
+            committed = fk.commit_processed(self.consumer, fk.next_offsets(batch.records))
         except (CommitFailedError, RebalanceInProgressError) as exc:
             # The group rebalanced: another member will re-read these records (duplicates are
             # allowed downstream; losses are not).
             log.warning("offset commit failed after a rebalance; records will be re-read: %s", exc)
+            committed = False
+        if not committed:
             self.total.commit_failures += 1
+        self.commits.record(committed)
 
     def maybe_swap(self, watcher: ChampionWatcher | None) -> None:
         new = watcher.take() if watcher else None

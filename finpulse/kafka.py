@@ -163,6 +163,36 @@ def check_size(kafka: KafkaSettings, topic: str, key: bytes | None, value: bytes
 
 
 @dataclass
+class CommitWatch:
+    """Ends a member whose commits keep being refused as lost to a rebalance.
+
+    kafka-python can leave a member half-joined for good (a poll that times out between its
+    JoinGroup and its SyncGroup): it goes on consuming its old assignment while every commit
+    is refused, and another member processes the same records. One refusal is a rebalance;
+    refusals for longer than ``limit_s`` (twice the session timeout) mean the member is lost,
+    and ``RetryableError`` makes the part restart with a fresh consumer."""
+
+    limit_s: float
+    refused_since: float | None = None
+
+    @classmethod
+    def for_settings(cls, kafka: KafkaSettings) -> "CommitWatch":
+        return cls(limit_s=2 * kafka.session_timeout_s)
+
+    def record(self, committed: bool, now: float | None = None) -> None:
+        if committed:
+            self.refused_since = None
+            return
+        now = time.monotonic() if now is None else now
+        if self.refused_since is None:
+            self.refused_since = now
+        elif now - self.refused_since > self.limit_s:
+            raise RetryableError(
+                f"every offset commit refused for {now - self.refused_since:.0f}s: this member "
+                "has lost its consumer group; restarting with a new consumer")
+
+
+@dataclass
 class DeadLetterer:
     """Sends whatever a stage cannot process to the dead-letter topic, with the reason.
 

@@ -173,7 +173,10 @@ class AlertSettings(_Section):
     watchdog: WatchdogSettings = WatchdogSettings()
     evaluate_every_s: float = Field(default=5.0, gt=0)
     dashboard_url: str = "http://localhost:8501"
-    max_attempts: int = Field(default=6, ge=1)
+    # Webhook retries: base·2^(n-1) seconds, capped at retry_max_s, with jitter. 30 attempts
+    # keep a notification alive through an outage of the receiver of one to two hours (six
+    # gave up within a minute); after that it is 'dead' until `finpulse alerts redeliver`.
+    max_attempts: int = Field(default=30, ge=1)
     retry_base_s: float = Field(default=2.0, ge=0)
     retry_max_s: float = Field(default=300.0, ge=0)
     # Articles published longer ago than a rule's window plus this are not counted.

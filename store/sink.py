@@ -16,7 +16,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from finpulse.errors import ContractError
-from finpulse.kafka import DeadLetterer, commit_processed, make_consumer, make_producer, next_offsets
+from finpulse.kafka import (
+    CommitWatch,
+    DeadLetterer,
+    commit_processed,
+    make_consumer,
+    make_producer,
+    next_offsets,
+)
 from finpulse.schemas import ClassifiedArticle, DeadLetter, decode, utcnow
 from finpulse.settings import Settings
 from store.db import retry_while_unavailable, session_factory
@@ -37,6 +44,7 @@ class Sink:
         )
         self._producer = make_producer(settings.kafka, client_id="sink")
         self._dlq = DeadLetterer(self._producer, topics.dlq, stage="sink")
+        self._commits = CommitWatch.for_settings(settings.kafka)
         self.stored = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -77,7 +85,7 @@ class Sink:
                 raise
             self._write_one_by_one(records, articles, letters, exc)
         self._producer.flush()  # dead letters acknowledged before their offsets commit
-        commit_processed(self._consumer, next_offsets(records))
+        self._commits.record(commit_processed(self._consumer, next_offsets(records)))
 
     def _write(self, articles, letters) -> None:  # noqa: ANN001
         with self._sessions.begin() as session:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from finpulse.schemas import Article, ClassifiedArticle, Prediction
 from store import models as m
@@ -84,10 +84,22 @@ def create_delivery(session: Session, row: dict[str, Any]) -> bool:
 
 
 def due_deliveries(session: Session, now: datetime, limit: int = 20) -> list[m.WebhookDelivery]:
-    return list(session.scalars(select(m.WebhookDelivery).where(
-        m.WebhookDelivery.status == "pending",
-        or_(m.WebhookDelivery.next_attempt_at.is_(None), m.WebhookDelivery.next_attempt_at <= now),
-    ).order_by(m.WebhookDelivery.next_attempt_at, m.WebhookDelivery.id).limit(limit)))
+    """Pending deliveries whose next attempt is due, each only once every older notification
+    of the same alert rule and key (its fingerprint) to the same receiver is settled: a
+    receiver hears 'firing' before 'resolved' even when both waited out an outage, since each
+    delivery backs off on its own schedule."""
+    d, older, a, a_older = (m.WebhookDelivery, aliased(m.WebhookDelivery), aliased(m.Alert),
+                            aliased(m.Alert))
+    blocked = (select(older.id).join(a_older, a_older.id == older.alert_id)
+               .where(older.receiver == d.receiver, older.status == "pending", older.id < d.id,
+                      a_older.fingerprint == a.fingerprint)
+               .exists())
+    return list(session.scalars(
+        select(d).join(a, a.id == d.alert_id).where(
+            d.status == "pending",
+            or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now),
+            ~blocked,
+        ).order_by(d.next_attempt_at, d.id).limit(limit)))
 
 
 def claim_delivery(session: Session, delivery: m.WebhookDelivery, lease_until: datetime) -> bool:

@@ -17,7 +17,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from alerts.signing import new_secret
-from finpulse.settings import AlertSettings, KafkaSettings, Settings, WebhookReceiver
+from finpulse.settings import AlertSettings, KafkaSettings, Settings, WatchdogSettings, WebhookReceiver
 
 
 @dataclass
@@ -144,9 +144,11 @@ def alert_settings(tmp_path: Path, make_settings: Callable[..., Settings], migra
         rules_file = tmp_path / "rules.yaml"
         rules_file.write_text(rules, encoding="utf-8")
         receivers = [WebhookReceiver(name="rx", url=rx.url, secret=rx.secret, timeout_s=2)] if rx else []
+        # The watchdog is off unless a test turns it on: its heartbeat is an alert and a POST
+        # of its own, and these tests count the market's.
         conf = dict(rules_file=rules_file, receivers=receivers, evaluate_every_s=0.3,
                     dispatch_poll_s=0.1, max_attempts=3, retry_base_s=0.2, retry_max_s=1.0,
-                    session_timeout_s=6, lateness_s=30)
+                    session_timeout_s=6, lateness_s=30, watchdog=WatchdogSettings(enabled=False))
         conf.update(overrides)
         return migrated(make_settings(kafka=kafka, database_url=database_url, alerts=AlertSettings(**conf)))
 

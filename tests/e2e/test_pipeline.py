@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 
 from finpulse.kafka import make_producer
 from finpulse.schemas import DeadLetter, decode
-from finpulse.settings import AlertSettings, ModelSettings, Settings, WebhookReceiver
+from finpulse.settings import AlertSettings, ModelSettings, Settings, WatchdogSettings, WebhookReceiver
 from store import models as m
 from store.db import session_factory
 from tests.fixtures.synthetic import BEARISH, replay_rows
@@ -90,6 +90,8 @@ def test_articles_flow_to_the_database_and_a_burst_reaches_the_webhook(
         alerts=AlertSettings(
             rules_file=rules, evaluate_every_s=1.0, retry_base_s=0.2,
             receivers=[WebhookReceiver(name="e2e", url=httpserver.url_for("/hook"), secret=secret)],
+            # Its heartbeat would be a second alert and POST; tests/faults/test_watchdog.py has it.
+            watchdog=WatchdogSettings(enabled=False),
         ),
     )
     version = install_learnt_model(settings)
