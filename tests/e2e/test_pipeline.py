@@ -9,6 +9,7 @@ import csv
 import json
 import os
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -163,6 +164,9 @@ def test_killing_classifier_and_sink_mid_stream_loses_and_duplicates_nothing(
     assert mid < n, "the kill must land mid-stream"
     run.start("classify", "classify")
     run.start("sink", "sink")
+    restarted = time.monotonic()
+    wait_until(lambda: counts(settings)["predictions"] > mid, timeout_s=180, what="the stream flowing again")
+    print(f"classify and sink: flowing again {time.monotonic() - restarted:.1f} s after their restart")
     publisher.join(60)
 
     def done() -> bool:
