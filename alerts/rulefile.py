@@ -3,7 +3,6 @@ mistake (file, rule index and name, field, what is wrong) and never a traceback.
 
 from __future__ import annotations
 
-import reprlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,13 +12,7 @@ from pydantic import ValidationError
 
 from alerts.rules import RuleSet
 from finpulse.errors import ConfigError
-
-# A message goes to a terminal and the logs: it lists the problems that fit in about this much.
-MAX_MESSAGE_CHARS = 1800
-MAX_LINE_CHARS = 600
-# Values quoted back in a message: the input can be huge, or a YAML alias bomb.
-_short = reprlib.Repr()
-_short.maxstring = _short.maxother = 80
+from finpulse.messages import clip, listing, short
 
 
 def parse_rules(text: str, *, source: str = "<rules>", receivers: Iterable[str] | None = None) -> RuleSet:
@@ -31,7 +24,7 @@ def parse_rules(text: str, *, source: str = "<rules>", receivers: Iterable[str] 
     except RecursionError as exc:
         raise ConfigError(f"{source}: not valid YAML: nested too deeply") from exc
     except ValueError as exc:  # PyYAML's int() of a number with more than 4300 digits
-        raise ConfigError(f"{source}: not valid YAML: {_clip(str(exc))}") from exc
+        raise ConfigError(f"{source}: not valid YAML: {clip(str(exc))}") from exc
     if doc is None:
         raise ConfigError(f"{source}: the file is empty (expected a mapping with a 'rules' list)")
     if not isinstance(doc, dict):
@@ -61,41 +54,24 @@ def _check_receivers(source: str, ruleset: RuleSet, known: set[str]) -> None:
         for name in rule.receivers or []:
             if name not in known:
                 problems.append(
-                    f"rules[{i}] ({rule.name}).receivers: unknown receiver {_short.repr(name)} "
+                    f"rules[{i}] ({rule.name}).receivers: unknown receiver {short(name)} "
                     f"(configured: {sorted(known) or 'none'})"
                 )
     if problems:
-        raise ConfigError(_listing(source, problems))
+        raise ConfigError(listing(f"{source}: {len(problems)} problem(s)", problems))
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     if mark is not None:
-        return f"{_clip(problem)} at line {mark.line + 1}, column {mark.column + 1}"
-    return _clip(problem)
-
-
-def _clip(text: str, limit: int = MAX_LINE_CHARS) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
-
-
-def _listing(source: str, problems: list[str]) -> str:
-    """``problems`` under a heading, as many as fit in ``MAX_MESSAGE_CHARS``."""
-    shown: list[str] = []
-    size = 0
-    for problem in problems:
-        line = _clip(problem)
-        if shown and size + len(line) > MAX_MESSAGE_CHARS:
-            break
-        shown.append(line)
-        size += len(line) + 3
-    more = f"\n  ... and {len(problems) - len(shown)} more" if len(shown) < len(problems) else ""
-    return f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(shown) + more
+        return f"{clip(problem)} at line {mark.line + 1}, column {mark.column + 1}"
+    return clip(problem)
 
 
 def _describe(source: str, doc: dict[str, Any], exc: ValidationError) -> str:
-    return _listing(source, [_one_error(doc, err) for err in exc.errors()])
+    problems = [_one_error(doc, err) for err in exc.errors()]
+    return listing(f"{source}: {len(problems)} problem(s)", problems)
 
 
 def _one_error(doc: dict[str, Any], err: Any) -> str:
@@ -107,7 +83,7 @@ def _one_error(doc: dict[str, Any], err: Any) -> str:
     elif err["type"] == "missing":
         msg = "required field is missing"
     elif "input" in err and err["type"] not in ("value_error", "model_type"):
-        msg = f"{msg} (got {_short.repr(err['input'])})"
+        msg = f"{msg} (got {short(err['input'])})"
     return f"{where}: {msg}"
 
 
@@ -115,8 +91,8 @@ def _where(doc: dict[str, Any], loc: list[Any]) -> str:
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
         rule = (doc.get("rules") or [None])[loc[1]] if isinstance(doc.get("rules"), list) else None
         name = rule.get("name") if isinstance(rule, dict) else None
-        label = name if isinstance(name, str) else _short.repr(name)
-        head = f"rules[{loc[1]}]" + (f" ({_clip(label, 80)})" if name else "")
+        label = name if isinstance(name, str) else short(name)
+        head = f"rules[{loc[1]}]" + (f" ({clip(label, 80)})" if name else "")
         rest = [str(p) for p in loc[2:] if not str(p).startswith(("function-", "literal["))]
         return head + ("." + ".".join(rest) if rest else "")
     return ".".join(str(p) for p in loc) or "<root>"

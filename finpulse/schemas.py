@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from finpulse.errors import ContractError
+from finpulse.messages import clip
 
 SENTIMENTS: tuple[str, ...] = ("bearish", "bullish", "neutral")
 TOPICS: tuple[str, ...] = (
@@ -187,11 +188,7 @@ MAX_LETTER_FIELD_CHARS = 2048
 
 
 def _clip(text: str | None, limit: int) -> str | None:
-    """``text`` in at most ``limit`` characters, saying how much was cut."""
-    if text is None or len(text) <= limit:
-        return text
-    suffix = f"… [{len(text)} characters in all]"
-    return text[: max(0, limit - len(suffix))] + suffix
+    return None if text is None else clip(text, limit)
 
 
 class DeadLetter(Message):
@@ -232,7 +229,7 @@ class DeadLetter(Message):
         offset: int | None = None,
         source: str | None = None,
         url: str | None = None,
-    ) -> "DeadLetter":
+    ) -> DeadLetter:
         original = original or b""
         return cls(
             stage=_clip(stage, 64) or "unknown",

@@ -6,7 +6,6 @@ bad entry by index and name, so a user fixes the whole file in one go.
 
 from __future__ import annotations
 
-import reprlib
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -15,14 +14,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from finpulse.errors import ConfigError
+from finpulse.messages import clip, listing, short
 
 SourceType = Literal["feed", "sitemap", "page", "replay", "push"]
-# A message goes to a terminal and the logs: it lists the bad entries that fit in about this much.
-MAX_MESSAGE_CHARS = 1800
-MAX_LINE_CHARS = 600
-# Values quoted back in a message: the input can be huge, or a YAML alias bomb.
-_short = reprlib.Repr()
-_short.maxstring = _short.maxother = 80
 
 
 class _Base(BaseModel):
@@ -100,26 +94,8 @@ def _entry_error(where: str, entry: object) -> str | None:
     if not isinstance(entry, dict):
         return f"{where}: expected a mapping with name, type and url/path, got {type(entry).__name__}"
     if entry.get("type") not in TYPES:
-        return f"{where}: 'type' must be one of {', '.join(TYPES)} (got {_short.repr(entry.get('type'))})"
+        return f"{where}: 'type' must be one of {', '.join(TYPES)} (got {short(entry.get('type'))})"
     return None
-
-
-def _clip(text: str, limit: int = MAX_LINE_CHARS) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
-
-
-def _listing(origin: str, errors: list[str]) -> str:
-    """``errors`` under a heading, as many as fit in ``MAX_MESSAGE_CHARS``."""
-    shown: list[str] = []
-    size = 0
-    for error in errors:
-        line = _clip(error)
-        if shown and size + len(line) > MAX_MESSAGE_CHARS:
-            break
-        shown.append(line)
-        size += len(line) + 3
-    more = f"\n  ... and {len(errors) - len(shown)} more" if len(shown) < len(errors) else ""
-    return f"{origin}: {len(errors)} bad source(s):\n  " + "\n  ".join(shown) + more
 
 
 def _describe(exc: ValidationError) -> str:
@@ -138,8 +114,8 @@ def parse_sources(data: object, *, origin: str, base_dir: Path | None = None) ->
     seen: set[str] = set()
     for i, entry in enumerate(entries):
         label = entry.get("name") if isinstance(entry, dict) else None
-        label = label if isinstance(label, str) else _short.repr(label) if label else None
-        where = f"sources[{i}]" + (f" ({_clip(label, 80)})" if label else "")
+        label = label if isinstance(label, str) else short(label) if label else None
+        where = f"sources[{i}]" + (f" ({clip(label, 80)})" if label else "")
         problem = _entry_error(where, entry)
         if problem:
             errors.append(problem)
@@ -157,7 +133,7 @@ def parse_sources(data: object, *, origin: str, base_dir: Path | None = None) ->
             source = source.model_copy(update={"path": base_dir / source.path})
         sources.append(source)
     if errors:
-        raise ConfigError(_listing(origin, errors))
+        raise ConfigError(listing(f"{origin}: {len(errors)} bad source(s)", errors))
     return sources
 
 
@@ -172,9 +148,9 @@ def load_sources(path: Path) -> list[Source]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {_clip(str(exc))}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {clip(str(exc))}") from exc
     except RecursionError as exc:
         raise ConfigError(f"{path}: not valid YAML: nested too deeply") from exc
     except ValueError as exc:  # PyYAML's int() of a number with more than 4300 digits
-        raise ConfigError(f"{path}: not valid YAML: {_clip(str(exc))}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {clip(str(exc))}") from exc
     return parse_sources(data, origin=str(path), base_dir=path.parent)
