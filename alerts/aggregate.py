@@ -32,7 +32,7 @@ class Contribution:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Contribution":
+    def from_json(cls, data: dict[str, Any]) -> Contribution:
         return cls(**data)
 
 
@@ -93,10 +93,10 @@ class Counts:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> "Counts":
+    def from_json(cls, data: dict[str, Any] | None) -> Counts:
         return cls(**data) if data else cls()
 
-    def merge(self, other: "Counts") -> None:
+    def merge(self, other: Counts) -> None:
         self.n += other.n
         self.bearish += other.bearish
         self.bullish += other.bullish

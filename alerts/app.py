@@ -136,7 +136,7 @@ async def _record(recorder: Recorder, changes: Sequence[Change]) -> list[AlertEv
     while True:
         try:
             return await loop.run_in_executor(None, recorder.record, changes)
-        except Exception:  # noqa: BLE001 - any DB failure: log, back off, try again
+        except Exception:  # any DB failure: log, back off, try again
             log.exception("recording %d alert change(s) failed; retrying in %.1fs", len(changes), delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)

@@ -104,7 +104,7 @@ def redeliver(settings: Settings, alert_id: str, *, include_delivered: bool = Fa
     return 1 if failed else 0
 
 
-def _redeliver_one(sessions, client, did, target, policy, done, sleep) -> str:  # noqa: ANN001
+def _redeliver_one(sessions, client, did, target, policy, done, sleep) -> str:
     from sqlalchemy import update
 
     from store import models as m

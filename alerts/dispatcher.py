@@ -76,7 +76,7 @@ class Dispatcher:
             while not stop.is_set():
                 try:
                     self.dispatch_due()
-                except Exception:  # noqa: BLE001 - a DB hiccup must not kill delivery
+                except Exception:  # a DB hiccup must not kill delivery
                     log.exception("dispatcher pass failed; retrying")
                 stop.wait(self.poll_s)
         finally:
@@ -108,7 +108,7 @@ class Dispatcher:
     def _attempt(self, delivery_id: int, target: Target) -> None:
         try:
             attempt_delivery(self.sessions, self.client, delivery_id, target, self.policy)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("delivery %d failed unexpectedly", delivery_id)
         finally:
             with self.lock:

@@ -67,7 +67,7 @@ class Engine:
         rule = self.rules.get(st.rule)
         if rule is None:
             return []
-        lookup = lambda b: self._bucket(fp, b)  # noqa: E731
+        lookup = lambda b: self._bucket(fp, b)
         obs = observe(rule, lookup, now, known_since=st.first_seen,
                       history=lambda start: self._baseline(rule, fp, lookup, start, st.first_seen))
         new, transitions = step(rule, st, obs, now)

@@ -32,7 +32,7 @@ class AlertState:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "AlertState":
+    def from_json(cls, data: dict[str, Any]) -> AlertState:
         return cls(**data)
 
 

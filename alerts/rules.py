@@ -63,7 +63,7 @@ class Detector(_Strict):
     min_baseline_windows: int = Field(default=3, ge=1)
 
     @model_validator(mode="after")
-    def _bounds(self) -> "Detector":
+    def _bounds(self) -> Detector:
         if (self.above is None) == (self.below is None):
             raise ValueError("give exactly one of 'above' or 'below'")
         if self.clear is not None:
@@ -130,7 +130,7 @@ class Rule(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Rule":
+    def _consistent(self) -> Rule:
         if self.scope == "overall" and self.keys:
             raise ValueError("scope 'overall' has a single key; remove 'keys'")
         if self.scope == "topic" and self.keys:
@@ -184,7 +184,7 @@ class RuleSet(_Strict):
     rules: list[Rule]
 
     @model_validator(mode="after")
-    def _unique(self) -> "RuleSet":
+    def _unique(self) -> RuleSet:
         seen: set[str] = set()
         for rule in self.rules:
             if rule.name in seen:

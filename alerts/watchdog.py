@@ -136,7 +136,7 @@ def usual_gap(arrivals: list[datetime], min_gaps: int) -> float | None:
     a sink batch) and count once. None until there are ``min_gaps`` gaps."""
     times = sorted({math.floor(t.timestamp()) for t in arrivals})
     deliveries = [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] > 1]
-    gaps = sorted(b - a for a, b in zip(deliveries, deliveries[1:]))
+    gaps = sorted(b - a for a, b in zip(deliveries, deliveries[1:], strict=False))
     if len(gaps) < min_gaps:
         return None
     return float(gaps[min(len(gaps) - 1, math.ceil(0.9 * len(gaps)) - 1)])
@@ -249,7 +249,7 @@ class Watchdog:
         while not stop.is_set():
             try:
                 self.evaluate()
-            except Exception:  # noqa: BLE001 - the database is away: try again next pass
+            except Exception:  # the database is away: try again next pass
                 log.exception("watchdog pass failed; retrying in %s", format_duration(self.cfg.check_every_s))
             stop.wait(self.cfg.check_every_s)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alerts.aggregate import contributions  # noqa: E402
-from alerts.engine import Engine  # noqa: E402
-from alerts.rulefile import parse_rules  # noqa: E402
-from finpulse.schemas import TOPICS, Article, ClassifiedArticle, Prediction  # noqa: E402
+from alerts.aggregate import contributions
+from alerts.engine import Engine
+from alerts.rulefile import parse_rules
+from finpulse.schemas import TOPICS, Article, ClassifiedArticle, Prediction
 
 RULES = parse_rules("""
 rules:
@@ -51,7 +51,7 @@ def build(keys: int, now: datetime) -> Engine:
     return engine
 
 
-def timed(fn) -> float:  # noqa: ANN001
+def timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0

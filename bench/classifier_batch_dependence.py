@@ -41,8 +41,8 @@ def main() -> int:
                                       device="cpu", max_length=args.max_length)
         together = engine.run(engine.encode(texts))
         alone = [engine.run(engine.encode([t])) for t in texts]
-        topic = np.mean([a.topic[0].argmax() == b for a, b in zip(alone, together.topic.argmax(1))])
-        sentiment = np.mean([a.sentiment[0].argmax() == b for a, b in zip(alone, together.sentiment.argmax(1))])
+        topic = np.mean([a.topic[0].argmax() == b for a, b in zip(alone, together.topic.argmax(1), strict=False)])
+        sentiment = np.mean([a.sentiment[0].argmax() == b for a, b in zip(alone, together.sentiment.argmax(1), strict=False)])
         print(f"{path:>16}: labels equal alone and batched: topic {topic:.2%}, sentiment {sentiment:.2%}",
               flush=True)
     return 0

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def plain_proba(model, texts: list[str]) -> dict:  # noqa: ANN001 - a LexicalModel
+def plain_proba(model, texts: list[str]) -> dict:  # a LexicalModel
     """The scikit-learn way with the model's own vectorizers and weights: every character
     n-gram of every text analysed and hashed, the TF-IDF through scipy."""
     import numpy as np
@@ -42,7 +42,7 @@ def plain_proba(model, texts: list[str]) -> dict:  # noqa: ANN001 - a LexicalMod
     return out
 
 
-def rate(fn, texts: list[str], batch: int = 64) -> tuple[float, dict]:  # noqa: ANN001
+def rate(fn, texts: list[str], batch: int = 64) -> tuple[float, dict]:
     import numpy as np
 
     start = time.perf_counter()
@@ -79,16 +79,16 @@ def main() -> int:
 
     plain_proba(probe, ["warm up the code paths"])
 
-    def best(run):  # noqa: ANN001, ANN202 - run() -> (rate, probabilities)
+    def best(run):  # run() -> (rate, probabilities)
         results = [run() for _ in range(args.repeat)]
         return max(r[0] for r in results), results[-1][1]
 
-    def cold_run():  # noqa: ANN202
+    def cold_run():
         model = LexicalModel.load(info.folder)
         model.predict_proba(["warm up the code paths"])
         return rate(model.predict_proba, texts)
 
-    def warm_run():  # noqa: ANN202
+    def warm_run():
         model = LexicalModel.load(info.folder)
         rate(model.predict_proba, warm)
         cached.append(len(model._chars))

@@ -32,7 +32,7 @@ FIXED = (10, 0.05, 0.3)
 AS_SERVED = (0, 0.0, 0.0)  # w 0: no vote, whatever k and T
 
 
-def pooled_embeddings(engine, model, texts: list[str]):  # noqa: ANN001, ANN201
+def pooled_embeddings(engine, model, texts: list[str]):
     """[n, hidden] mean-pooled encoder outputs, in input order, as the heads read them."""
     import numpy as np
     import torch
@@ -49,7 +49,7 @@ def pooled_embeddings(engine, model, texts: list[str]):  # noqa: ANN001, ANN201
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def votes(sims, targets, k: int, temperature: float):  # noqa: ANN001, ANN201
+def votes(sims, targets, k: int, temperature: float):
     import numpy as np
 
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
@@ -108,7 +108,7 @@ def main() -> int:
                 for w in WEIGHTS:
                     labels[(k, temperature, w)] = ((1 - w) * probs + w * vote).argmax(1)
 
-        def score(setting, sel):  # noqa: ANN001, ANN202
+        def score(setting, sel, truth=truth, labels=labels):  # this task's, bound now
             return (accuracy_score(truth[sel], labels[setting][sel]),
                     f1_score(truth[sel], labels[setting][sel], average="macro"))
 

@@ -60,7 +60,7 @@ def naive_rate(folder: Path, texts: list[str], max_length: int, device: str = "c
     return len(texts) / (time.perf_counter() - start)
 
 
-def engine_rate(settings, info, texts: list[str], path: str, device: str = "cpu") -> tuple[float, int]:  # noqa: ANN001
+def engine_rate(settings, info, texts: list[str], path: str, device: str = "cpu") -> tuple[float, int]:
     """Texts/s of the engine on ``path`` (RUNTIME:PRECISION), and how many sub-batches it ran
     at once (``model.parallel_batches``)."""
     from classifier.registry import load_engine

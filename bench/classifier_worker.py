@@ -29,12 +29,12 @@ class NullEngine:
 
     version, runtime, precision, device, parallel_batches = "null", "none", "none", "cpu", 1
 
-    def encode(self, texts):  # noqa: ANN001, ANN201
+    def encode(self, texts):
         from classifier.engine import Encoded
 
         return Encoded([[0]] * len(texts))
 
-    def run(self, encoded):  # noqa: ANN001, ANN201
+    def run(self, encoded):
         import numpy as np
 
         from classifier.engine import Probabilities

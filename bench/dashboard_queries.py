@@ -30,17 +30,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, exists, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import create_engine, exists, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
-from dashboard_seed import seed  # noqa: E402
-from finpulse.settings import DatabaseSettings  # noqa: E402
-from store import models as m  # noqa: E402
-from store.db import get_engine, session_factory  # noqa: E402
-from store.migrate import upgrade  # noqa: E402
-from store.migrate import current  # noqa: E402
-from store.queries import articles, dashboard, health, labels, text_search, trends  # noqa: E402
+from dashboard_seed import seed
+from finpulse.settings import DatabaseSettings
+from store import models as m
+from store.db import get_engine, session_factory
+from store.migrate import upgrade
+from store.migrate import current
+from store.queries import articles, dashboard, health, labels, text_search, trends
 
 TARGET_MS = 300
 Query = Callable[[Session], object]
@@ -169,7 +169,7 @@ def without_index(name: str, call: Query) -> Query:
     return run
 
 
-def time_ms(sessions, call: Query, repeat: int) -> float:  # noqa: ANN001
+def time_ms(sessions, call: Query, repeat: int) -> float:
     with sessions() as s:
         call(s)  # warm-up
         times = []

@@ -132,11 +132,11 @@ def _load(engine: Engine, table: str, df: pd.DataFrame) -> None:
                 buf = io.StringIO()
                 chunk.to_csv(buf, index=False, header=False, na_rep="\\N")
                 buf.seek(0)
-                with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN "  # noqa: S608
+                with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN "
                               "WITH (FORMAT csv, NULL '\\N')") as copy:
                     copy.write(buf.getvalue())
         else:
-            sql = (f"INSERT INTO {table} ({', '.join(cols)}) "  # noqa: S608 - our own names
+            sql = (f"INSERT INTO {table} ({', '.join(cols)}) "  # our own names
                    f"VALUES ({', '.join('?' for _ in cols)})")
             for chunk in _chunks(df):
                 rows = chunk.astype(object).where(chunk.notna(), None).itertuples(index=False)
@@ -146,7 +146,7 @@ def _load(engine: Engine, table: str, df: pd.DataFrame) -> None:
         raw.close()
 
 
-def seed(engine: Engine, n: int, now: datetime, progress=print) -> None:  # noqa: ANN001
+def seed(engine: Engine, n: int, now: datetime, progress=print) -> None:
     """Fill an empty, migrated database with ``n`` articles and everything the pages read."""
     arts = articles_frame(n, now)
     ticks = tickers_frame(arts)

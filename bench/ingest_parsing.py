@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest_corpus import TruthPage, feeds, pages  # noqa: E402
-from ingest.extract import extract_page  # noqa: E402
-from ingest.feeds import parse_feed  # noqa: E402
-from ingest.parse_errors import ParseError  # noqa: E402
+from bench.ingest_corpus import TruthPage, feeds, pages
+from ingest.extract import extract_page
+from ingest.feeds import parse_feed
+from ingest.parse_errors import ParseError
 
 WORD = re.compile(r"\w+")
 
@@ -62,7 +62,7 @@ def ours_page(p: TruthPage) -> tuple[str, str, datetime | None]:
     return page.title, page.text, page.published
 
 
-def rate(fn, items, min_s: float = 1.0) -> float:  # noqa: ANN001
+def rate(fn, items, min_s: float = 1.0) -> float:
     """Items per second of ``fn`` over ``items`` (repeated until ``min_s`` has passed)."""
     done, start = 0, time.perf_counter()
     while True:

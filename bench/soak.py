@@ -66,7 +66,7 @@ def spawn(args: list[str], config: Path, log: Path) -> subprocess.Popen[bytes]:
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def publish(settings, rate: float, seconds: float, stop: threading.Event) -> int:  # noqa: ANN001
+def publish(settings, rate: float, seconds: float, stop: threading.Event) -> int:
     from finpulse.kafka import make_producer
     from finpulse.schemas import Article, article_id_for_source
 

@@ -64,7 +64,7 @@ def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float | None:
     n = len(a)
     if n == 0 or n != len(b):
         return None
-    observed = sum(x == y for x, y in zip(a, b)) / n
+    observed = sum(x == y for x, y in zip(a, b, strict=False)) / n
     ca, cb = Counter(a), Counter(b)
     expected = sum(ca[k] * cb[k] for k in ca) / (n * n)
     if expected >= 1.0:
@@ -105,7 +105,7 @@ def agreement(votes: Iterable[Vote], min_shared: int = 1) -> dict:
             la = [by_item[i][a].label for i in shared]
             lb = [by_item[i][b].label for i in shared]
             pairs.append({"a": a, "b": b, "items": len(shared),
-                          "agreement": sum(x == y for x, y in zip(la, lb)) / len(shared),
+                          "agreement": sum(x == y for x, y in zip(la, lb, strict=False)) / len(shared),
                           "cohen_kappa": cohen_kappa(la, lb)})
     conflicts = sum(1 for latest in multi.values() if len({v.label for v in latest.values()}) > 1)
     return {"items": len(by_item), "analysts": len(analysts), "multi_rated": len(multi),

@@ -79,7 +79,7 @@ def settle_shadow(settings: Settings, now: datetime | None = None) -> str | None
 def _settle_quietly(settings: Settings) -> None:
     try:
         settle_shadow(settings)
-    except Exception:  # noqa: BLE001 - a background job: log, try again next poll
+    except Exception:  # a background job: log, try again next poll
         log.exception("could not check the shadow period")
 
 
@@ -102,7 +102,7 @@ def run_autoretrain(settings: Settings, stop: threading.Event, *, cfg: RetrainCo
                     runs += 1
                     log.info("automatic retrain: %s %s", result.version, "promoted" if result.promoted
                              else "in shadow" if result.shadowed else "not promoted")
-            except Exception:  # noqa: BLE001 - a background job: log, back off, keep watching
+            except Exception:  # a background job: log, back off, keep watching
                 log.exception("automatic retrain failed; next try in %.0f s", settings.model.retrain_retry_s)
                 resume_at = time.monotonic() + settings.model.retrain_retry_s
         stop.wait(poll_s)

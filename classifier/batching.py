@@ -64,7 +64,7 @@ class Batch:
 class BatchCollector:
     """Pulls records from a consumer into batches."""
 
-    def __init__(self, consumer, limits: Limits, read: Reader = read_article) -> None:  # noqa: ANN001
+    def __init__(self, consumer, limits: Limits, read: Reader = read_article) -> None:
         self.consumer = consumer
         self.limits = limits
         self.read = read

@@ -29,7 +29,7 @@ class CachedCharNgrams:
     at most ``max_words`` words (about 0.4 KB each) and is emptied when it would hold more; it
     is safe to share between threads."""
 
-    def __init__(self, vectorizer, max_words: int = 50_000) -> None:  # noqa: ANN001 - a HashingVectorizer
+    def __init__(self, vectorizer, max_words: int = 50_000) -> None:  # a HashingVectorizer
         params = vectorizer.get_params()
         if params["analyzer"] != "char_wb" or params["alternate_sign"] or params["norm"] is not None:
             raise ValueError("CachedCharNgrams needs analyzer='char_wb', alternate_sign=False, norm=None")
@@ -66,7 +66,7 @@ class CachedCharNgrams:
                 counts = rows.data.astype(np.int64)
                 repeated = np.repeat(rows.indices.astype(np.int32), counts)
                 ends = np.cumsum(counts)[rows.indptr[1:] - 1]  # a word has at least one n-gram
-                fresh = dict(zip(missing, np.split(repeated, ends[:-1])))
+                fresh = dict(zip(missing, np.split(repeated, ends[:-1]), strict=False))
             hashed = [fresh[w] if w in fresh else cache[w] for w in words]
             if len(cache) + len(fresh) > self.max_words:
                 cache.clear()

@@ -125,7 +125,7 @@ def _predict(args: argparse.Namespace, settings: Settings) -> int:
 
     texts = list(args.texts) or list(parse_input_lines(sys.stdin))
     engine = registry.load_engine(settings, registry.resolve(settings, args.model))
-    for text, pred in zip(texts, engine.predict(texts)):
+    for text, pred in zip(texts, engine.predict(texts), strict=False):
         print(prediction_line(text, pred))
     return 0
 

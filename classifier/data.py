@@ -118,7 +118,7 @@ def _hub_file(task: str) -> Path:
         from huggingface_hub import hf_hub_download
 
         return Path(hf_hub_download(HUB_DATASETS[task], SEED_FILES[task], repo_type="dataset"))
-    except Exception as exc:  # noqa: BLE001 - any hub failure means: not reachable here
+    except Exception as exc:  # any hub failure means: not reachable here
         raise ConfigError(f"cannot fetch {HUB_DATASETS[task]} from the hub: {exc}") from exc
 
 

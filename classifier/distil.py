@@ -68,7 +68,7 @@ class SoftLabels:
     sha256: str | None = None  # of the file's bytes, as read or written
 
     @classmethod
-    def load(cls, path: str | Path) -> "SoftLabels":
+    def load(cls, path: str | Path) -> SoftLabels:
         path = Path(path)
         try:
             raw = path.read_bytes()
@@ -186,7 +186,7 @@ def distil_loss(logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor | None
     return -(soft[has] * logp).sum(-1).mean()
 
 
-def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentiment", epochs: int = 1,  # noqa: ANN001
+def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentiment", epochs: int = 1,
                   lr: float = 5e-5, seed: int = 13, dev_fraction: float = 0.1, data: str | None = None,
                   limit: int | None = None, progress: bool = True) -> SoftLabels:
     """Fine-tune ``base`` on the ``task`` rows of the train split, then write its ``task``
@@ -232,7 +232,7 @@ def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentimen
                  "data": dataset.manifest(seed=seed, dev_fraction=dev_fraction, limit=limit),
                  "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         taught_on=frozenset(text_key(e.text) for e in labelled),
-        probs={task: {text_key(t): [round(float(p), 5) for p in row] for t, row in zip(texts, probs)}},
+        probs={task: {text_key(t): [round(float(p), 5) for p in row] for t, row in zip(texts, probs, strict=False)}},
     )
     soft.save(out)
     print(f"{task} teacher {ref.name}: dev {dev_summary} (best epoch {metrics['best_epoch']}); "
@@ -240,7 +240,7 @@ def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentimen
     return soft
 
 
-def _probabilities(engine, texts: list[str], task: str, progress: bool,  # noqa: ANN001
+def _probabilities(engine, texts: list[str], task: str, progress: bool,
                    chunk: int = 1024) -> np.ndarray:
     from tqdm.auto import tqdm
 

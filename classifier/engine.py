@@ -108,7 +108,7 @@ class Engine:
     def __init__(
         self,
         model: torch.nn.Module,
-        tokenizer,  # noqa: ANN001 - a transformers tokenizer
+        tokenizer,  # a transformers tokenizer
         *,
         version: str,
         max_length: int = 128,
@@ -218,5 +218,5 @@ def to_predictions(probs: Probabilities, version: str, latencies_ms: Sequence[fl
             model_version=version, latency_ms=max(0.0, latency), classified_at=now,
         )
         for ti, si, tc, sc, tp, sp, score, latency
-        in zip(t_ids, s_ids, t_conf, s_conf, t_rounded, s_rounded, scores, latencies_ms)
+        in zip(t_ids, s_ids, t_conf, s_conf, t_rounded, s_rounded, scores, latencies_ms, strict=False)
     ]

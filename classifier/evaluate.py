@@ -10,7 +10,7 @@ from classifier.labels import IGNORE, LABELS
 from classifier.metrics import report
 
 
-def evaluate_examples(engine, examples: Sequence[Example]) -> dict[str, dict]:  # noqa: ANN001
+def evaluate_examples(engine, examples: Sequence[Example]) -> dict[str, dict]:
     """A report per task over the examples that carry that task's label."""
     start = time.perf_counter()
     probs = engine.run(engine.encode([e.text for e in examples]))
@@ -20,7 +20,7 @@ def evaluate_examples(engine, examples: Sequence[Example]) -> dict[str, dict]:  
     return out
 
 
-def reports_from_probs(probs, examples: Sequence[Example]) -> dict[str, dict]:  # noqa: ANN001
+def reports_from_probs(probs, examples: Sequence[Example]) -> dict[str, dict]:
     """A report per task from already computed probabilities (``engine.Probabilities``)."""
     out: dict[str, dict] = {}
     for task, matrix in (("topic", probs.topic), ("sentiment", probs.sentiment)):
@@ -49,7 +49,7 @@ def selection_score(reports: dict[str, dict]) -> float:
     return sum(figures) / len(figures) if figures else 0.0
 
 
-def eval_csv(settings, task: str, path, model: str | None = None) -> dict:  # noqa: ANN001
+def eval_csv(settings, task: str, path, model: str | None = None) -> dict:
     """``finpulse eval``: classify every row of a ``text,label`` CSV for ``task`` and return
     the figures as one JSON-ready object."""
     from pathlib import Path

@@ -36,14 +36,14 @@ def freeze_lower(model: MultiTaskClassifier, k: int) -> None:
             p.requires_grad_(False)
 
 
-def _mask_4d(model: MultiTaskClassifier, hidden: torch.Tensor, mask: torch.Tensor):  # noqa: ANN202
+def _mask_4d(model: MultiTaskClassifier, hidden: torch.Tensor, mask: torch.Tensor):
     """The attention mask in the form the encoder's layers take (as the model builds it)."""
     from transformers.masking_utils import create_bidirectional_mask
 
     return create_bidirectional_mask(config=model.encoder.config, inputs_embeds=hidden, attention_mask=mask)
 
 
-def _run_layers(layers: Sequence[torch.nn.Module], hidden: torch.Tensor, mask_4d) -> torch.Tensor:  # noqa: ANN001
+def _run_layers(layers: Sequence[torch.nn.Module], hidden: torch.Tensor, mask_4d) -> torch.Tensor:
     for layer in layers:
         out = layer(hidden, mask_4d)
         hidden = out[0] if isinstance(out, tuple) else out

@@ -136,7 +136,7 @@ def build(seed: Dataset, analyst: Sequence[AnalystExample], holdout_fraction: fl
     return LabelSet(train, {SEED_DEV: list(seed.dev), HOLDOUT: holdout}, stats)
 
 
-def load_labelset(settings, *, data: str | None = None, seed: int = 13, dev_fraction: float = 0.1,  # noqa: ANN001
+def load_labelset(settings, *, data: str | None = None, seed: int = 13, dev_fraction: float = 0.1,
                   limit: int | None = None, holdout_fraction: float | None = None) -> tuple[LabelSet, Dataset]:
     """Read the seed data and the database's labels and build the set (and the seed dataset,
     for its manifest)."""

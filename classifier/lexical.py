@@ -65,12 +65,12 @@ class LexicalModel:
     def weight(self) -> float:
         return self.config.weight
 
-    def counts(self, texts: Sequence[str]):  # noqa: ANN201 - a scipy CSR matrix
+    def counts(self, texts: Sequence[str]):  # a scipy CSR matrix
         from scipy.sparse import hstack
 
         return hstack([self._words.transform(texts), self._chars.transform(texts)]).tocsr()
 
-    def _tfidf(self, counts, tasks: Sequence[str] = TASKS) -> dict:  # noqa: ANN001
+    def _tfidf(self, counts, tasks: Sequence[str] = TASKS) -> dict:
         """Per task, the sublinear tf times that task's IDF, each row scaled to unit L2 norm:
         what ``TfidfTransformer(sublinear_tf=True)`` gives. Computed on the CSR arrays directly
         (scipy's ``multiply`` and ``normalize`` convert and copy the matrix several times), and
@@ -92,7 +92,7 @@ class LexicalModel:
         """Per task, an [n, classes] float32 array of probabilities."""
         return {task: self.proba(x, task) for task, x in self._tfidf(self.counts(texts)).items()}
 
-    def proba(self, x, task: str) -> np.ndarray:  # noqa: ANN001 - TF-IDF rows, a scipy CSR matrix
+    def proba(self, x, task: str) -> np.ndarray:  # TF-IDF rows, a scipy CSR matrix
         """``task``'s [n, classes] float32 probabilities for TF-IDF rows: one-vs-rest
         sigmoids, normalised to sum to one."""
         if task not in self._coef_t:
@@ -101,13 +101,13 @@ class LexicalModel:
         p = 1.0 / (1.0 + np.exp(-scores))
         return (p / np.maximum(p.sum(1, keepdims=True), 1e-12)).astype(np.float32)
 
-    def with_weight(self, weight: float) -> "LexicalModel":
+    def with_weight(self, weight: float) -> LexicalModel:
         """The same fitted part, mixed in with another weight (the arrays are shared)."""
         return type(self)(replace(self.config, weight=weight), self.idf, self.coef, self.intercept)
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: dict[str, Sequence[int]],
-            config: LexicalConfig | None = None) -> "LexicalModel":
+            config: LexicalConfig | None = None) -> LexicalModel:
         """Fit on ``texts``; ``labels[task][i]`` is a class id or ``IGNORE``."""
         config = config or LexicalConfig()
         from sklearn.linear_model import SGDClassifier
@@ -154,7 +154,7 @@ class LexicalModel:
         (folder / PARAMS_FILE).write_text(json.dumps(asdict(self.config), indent=2) + "\n")
 
     @classmethod
-    def load(cls, folder: Path) -> "LexicalModel | None":
+    def load(cls, folder: Path) -> LexicalModel | None:
         """The lexical part saved in a version folder, or None when it has none."""
         if not (folder / PARAMS_FILE).is_file():
             return None

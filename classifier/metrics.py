@@ -13,7 +13,7 @@ def per_class(y_true: Sequence[int], y_pred: Sequence[int], names: Sequence[str]
     """Precision, recall, F1 and support of every class named in ``names`` (by id)."""
     out = {}
     for i, name in enumerate(names):
-        tp = sum(1 for t, p in zip(y_true, y_pred) if t == i and p == i)
+        tp = sum(1 for t, p in zip(y_true, y_pred, strict=False) if t == i and p == i)
         predicted = sum(1 for p in y_pred if p == i)
         support = sum(1 for t in y_true if t == i)
         precision = tp / predicted if predicted else 0.0
@@ -33,6 +33,6 @@ def report(y_true: Sequence[int], y_pred: Sequence[int], names: Sequence[str]) -
     present = {k: v for k, v in classes.items() if v["support"] or any(names[p] == k for p in y_pred)}
     macro = sum(v["f1"] for v in present.values()) / len(present) if present else 0.0
     weighted = sum(v["f1"] * v["support"] for v in present.values()) / n if n else 0.0
-    accuracy = sum(1 for t, p in zip(y_true, y_pred) if t == p) / n if n else 0.0
+    accuracy = sum(1 for t, p in zip(y_true, y_pred, strict=False) if t == p) / n if n else 0.0
     return {"n": n, "accuracy": accuracy, "macro_f1": macro, "weighted_f1": weighted,
             "per_class": present}

@@ -42,7 +42,7 @@ class MultiTaskClassifier(nn.Module):
         self.sentiment_head = nn.Linear(hidden_size, len(LABELS["sentiment"]))
 
     @classmethod
-    def from_base(cls, location: str, dropout: float = 0.1) -> "MultiTaskClassifier":
+    def from_base(cls, location: str, dropout: float = 0.1) -> MultiTaskClassifier:
         """A fresh model on a pretrained encoder (a local folder or a hub name)."""
         from transformers import AutoModel
         from transformers.utils import logging as hf_logging
@@ -73,7 +73,7 @@ class MultiTaskClassifier(nn.Module):
         self.encoder.config.num_hidden_layers = n
 
     @classmethod
-    def from_folder(cls, folder: Path) -> "MultiTaskClassifier":
+    def from_folder(cls, folder: Path) -> MultiTaskClassifier:
         """Load a registered version (config.json + model.safetensors); no hub access."""
         from safetensors.torch import load_file
         from transformers import AutoConfig, AutoModel

@@ -60,7 +60,7 @@ def onnx_available() -> bool:
     return True
 
 
-def _export_fp32(model, path: Path) -> None:  # noqa: ANN001 - a MultiTaskClassifier
+def _export_fp32(model, path: Path) -> None:  # a MultiTaskClassifier
     import torch
 
     class _Probabilities(torch.nn.Module):
@@ -68,7 +68,7 @@ def _export_fp32(model, path: Path) -> None:  # noqa: ANN001 - a MultiTaskClassi
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):  # noqa: ANN202
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
             topic, sentiment = self.inner(input_ids, attention_mask)
             return torch.softmax(topic, -1), torch.softmax(sentiment, -1)
 
@@ -126,7 +126,7 @@ def _writable_dir(folder: Path) -> Path:
         return fallback
 
 
-def ensure_onnx(folder: Path, precision: str, model=None) -> Path:  # noqa: ANN001
+def ensure_onnx(folder: Path, precision: str, model=None) -> Path:
     """The ONNX file of the version in ``folder`` for ``precision``, exporting it if needed
     (``model``: the loaded ``MultiTaskClassifier``, loaded from the folder when not given)."""
     if precision not in ORT_PRECISIONS:

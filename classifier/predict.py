@@ -26,7 +26,7 @@ def parse_input_lines(lines: Iterable[str]) -> Iterator[str]:
             raise ConfigError(f'stdin line {n}: expected a JSON string or an object with "text"')
 
 
-def prediction_line(text: str, pred) -> str:  # noqa: ANN001 - finpulse.schemas.Prediction
+def prediction_line(text: str, pred) -> str:  # finpulse.schemas.Prediction
     return json.dumps({
         "text": text, "topic": pred.topic, "topic_confidence": round(pred.topic_confidence, 4),
         "topic_probs": pred.topic_probs, "sentiment": pred.sentiment,

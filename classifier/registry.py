@@ -49,8 +49,8 @@ def write_version(
     registry_dir: Path,
     version: str,
     *,
-    model,  # noqa: ANN001 - MultiTaskClassifier
-    tokenizer,  # noqa: ANN001
+    model,  # MultiTaskClassifier
+    tokenizer,
     training_args: dict[str, Any],
     metrics: dict[str, Any],
     manifest: dict[str, Any],
@@ -81,7 +81,7 @@ def read_meta(folder: Path) -> dict[str, Any]:
     }
 
 
-def _sessions(settings: Settings):  # noqa: ANN202
+def _sessions(settings: Settings):
     from store.db import session_factory
 
     return session_factory(settings.database)
@@ -156,7 +156,7 @@ def resolve(settings: Settings, version_or_dir: str | None = None) -> VersionInf
         raise _db_error(exc) from exc
 
 
-def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):  # noqa: ANN201
+def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
     """An ``Engine`` for a version, with the settings' device, precision, runtime and batch
     limits (each may be overridden by keyword)."""
     from transformers import AutoTokenizer
@@ -191,7 +191,7 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):  # noq
     return Engine(model, tokenizer, version=info.version, **opts)
 
 
-def _with_session(settings: Settings, fn):  # noqa: ANN001, ANN202
+def _with_session(settings: Settings, fn):
     from store.queries import models as q
 
     try:
@@ -203,7 +203,7 @@ def _with_session(settings: Settings, fn):  # noqa: ANN001, ANN202
         raise _db_error(exc) from exc
 
 
-def _row_dict(row) -> dict[str, Any]:  # noqa: ANN001 - store.models.ModelVersion
+def _row_dict(row) -> dict[str, Any]:  # store.models.ModelVersion
     return {"version": row.version, "path": row.path, "base_model": row.base_model,
             "created_at": row.created_at, "metrics": row.metrics, "is_champion": row.is_champion,
             "status": row.status, "notes": row.notes}
@@ -250,7 +250,7 @@ def start_shadow(settings: Settings, version: str, *, promote_after: bool = Fals
     from store.queries import models as q
     from store.queries.shadow import RUN_COLUMNS
 
-    def start(session) -> dict[str, Any]:  # noqa: ANN001
+    def start(session) -> dict[str, Any]:
         run = q.start_shadow(session, version, by=by, promote_after=promote_after)
         return {c: getattr(run, c) for c in RUN_COLUMNS}
 
@@ -269,7 +269,7 @@ def shadow_report(settings: Settings, now: datetime | None = None) -> dict[str, 
     from store.queries import shadow as sq
     from store.queries.models import shadow_run
 
-    def read(session) -> dict[str, Any] | None:  # noqa: ANN001
+    def read(session) -> dict[str, Any] | None:
         m = settings.model
         status = sq.shadow_status(session, min_minutes=m.shadow_min_minutes,
                                   min_articles=m.shadow_min_articles, now=now or datetime.now(UTC))

@@ -80,7 +80,7 @@ class RetrainResult:
     shadowed: bool = False  # passed the gate and went into shadow instead of being promoted
 
 
-def _train_config(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo):  # noqa: ANN202
+def _train_config(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo):
     """The champion's recipe (its training_args.json) with this run's overrides."""
     from classifier.textprep import TextPrep
     from classifier.train import TrainConfig
@@ -97,7 +97,7 @@ def _train_config(settings: Settings, cfg: RetrainConfig, champion: registry.Ver
     return train_cfg
 
 
-def _start_model(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo, train_cfg):  # noqa: ANN001, ANN202
+def _start_model(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo, train_cfg):
     """(model, tokenizer, base model manifest entry) to fine-tune. From the champion, the model
     keeps the champion's text preparation (its weights were trained on it); from the base, it
     takes the recipe's."""
@@ -117,14 +117,14 @@ def _start_model(settings: Settings, cfg: RetrainConfig, champion: registry.Vers
     return (trainer.new_model(ref.location, train_cfg), AutoTokenizer.from_pretrained(ref.location), base)
 
 
-def _engine(model, tokenizer, version: str, max_length: int):  # noqa: ANN001, ANN202
+def _engine(model, tokenizer, version: str, max_length: int):
     from classifier.engine import Engine
 
     return Engine(model.eval(), tokenizer, version=version, max_length=max_length,
                   max_batch_tokens=8192, max_batch_size=128)
 
 
-def evaluate_slices(engine, labelset: LabelSet) -> dict[str, dict]:  # noqa: ANN001
+def evaluate_slices(engine, labelset: LabelSet) -> dict[str, dict]:
     """``{slice: {task: report}}`` over each non-empty slice and ``all``."""
     from classifier.evaluate import evaluate_examples
 
@@ -134,7 +134,7 @@ def evaluate_slices(engine, labelset: LabelSet) -> dict[str, dict]:  # noqa: ANN
     return out
 
 
-def _fit(settings: Settings, model, tokenizer, labelset: LabelSet, sources, train_cfg, progress: bool) -> dict:  # noqa: ANN001
+def _fit(settings: Settings, model, tokenizer, labelset: LabelSet, sources, train_cfg, progress: bool) -> dict:
     """Fine-tune (on the settings' device); the best epoch is chosen on the seed dev split
     (the analyst hold-out is kept for the decision alone)."""
     from classifier import train as trainer

@@ -54,7 +54,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     st.set_defaults(handler=_labels_stats)
 
 
-def _config(args: argparse.Namespace):  # noqa: ANN202
+def _config(args: argparse.Namespace):
     from classifier.retrain import RetrainConfig
 
     return RetrainConfig(start=args.start, epochs=args.epochs, limit=args.limit,

@@ -55,7 +55,7 @@ def _advisory_lock(settings: Settings) -> Iterator[None]:
             conn.commit()
 
 
-def retrain_lock(settings: Settings):  # noqa: ANN201 - a context manager
+def retrain_lock(settings: Settings):  # a context manager
     """Hold the retraining lock for the ``with`` block; ``RetrainBusy`` if it is taken."""
     from sqlalchemy.engine import make_url
 

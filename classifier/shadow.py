@@ -63,7 +63,7 @@ class Stats:
 class ShadowScorer:
     """One scorer process: consumer, producer and sessions injected by ``run_shadow``."""
 
-    def __init__(self, settings: Settings, consumer, producer, sessions) -> None:  # noqa: ANN001
+    def __init__(self, settings: Settings, consumer, producer, sessions) -> None:
         m = settings.model
         self.consumer, self.producer, self.sessions = consumer, producer, sessions
         self.engine = None  # classifier.engine.Engine of the shadow version, None when idle
@@ -101,7 +101,7 @@ class ShadowScorer:
         if items:
             predictions = engine.predict([msg.article.content for _, msg in items])
             now = utcnow()
-            rows = [shadow_row(msg, pred, now) for (_, msg), pred in zip(items, predictions)]
+            rows = [shadow_row(msg, pred, now) for (_, msg), pred in zip(items, predictions, strict=False)]
         for rec, reason in batch.dead:
             self.dead.record(rec, reason)
         self._write_with_retry(rows, [rec for rec, _ in items], stop)
@@ -128,7 +128,7 @@ class ShadowScorer:
             self._write_one_by_one(rows, records)
 
     def _write_one_by_one(self, rows: list[dict], records: list[ConsumerRecord]) -> None:
-        for row, rec in zip(rows, records):
+        for row, rec in zip(rows, records, strict=False):
             try:
                 self._write([row])
             except OperationalError:
@@ -158,11 +158,11 @@ class ShadowScorer:
         return self.total
 
 
-def load_shadow_engine(settings: Settings, version: str):  # noqa: ANN201 - classifier.engine.Engine
+def load_shadow_engine(settings: Settings, version: str):  # classifier.engine.Engine
     return registry.load_engine(settings, registry.resolve(settings, version))
 
 
-def run_shadow(settings: Settings, stop: threading.Event, *, consumer=None, producer=None,  # noqa: ANN001
+def run_shadow(settings: Settings, stop: threading.Event, *, consumer=None, producer=None,
                poll_s: float | None = None) -> Stats:
     """Run until ``stop`` is set, following the registry's shadow version."""
     from store.db import session_factory
@@ -177,7 +177,7 @@ def run_shadow(settings: Settings, stop: threading.Event, *, consumer=None, prod
                                 lambda v: load_shadow_engine(settings, v), every_s, stop)
         try:
             watcher.check()
-        except Exception:  # noqa: BLE001 - start idle; the watcher retries every poll
+        except Exception:  # start idle; the watcher retries every poll
             log.exception("could not load the shadow model; retrying every %.0f s", every_s)
         watcher.start()
         return ShadowScorer(settings, consumer, producer, session_factory(settings.database)).run(stop, watcher)

@@ -31,7 +31,7 @@ class ChampionWatcher(threading.Thread):
                     engine = self._load(version)
                     with self._lock:
                         self._ready, self._target = engine, version
-            except Exception:  # noqa: BLE001 - keep serving the current model; retry next poll
+            except Exception:  # keep serving the current model; retry next poll
                 log.exception("could not check or load the champion model; keeping the current one")
 
     def take(self) -> object | None:
@@ -67,7 +67,7 @@ class ShadowWatcher(threading.Thread):
         while not self._stop.wait(self._every_s):
             try:
                 self.check()
-            except Exception:  # noqa: BLE001 - keep the current state; retry next poll
+            except Exception:  # keep the current state; retry next poll
                 log.exception("could not check or load the shadow model; keeping the current state")
 
     def take(self) -> tuple[object | None] | None:

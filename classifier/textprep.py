@@ -40,7 +40,7 @@ class TextPrep:
         (folder / TEXTPREP_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "TextPrep":
+    def load(cls, folder: Path) -> TextPrep:
         path = folder / TEXTPREP_FILE
         if not path.is_file():
             return cls()

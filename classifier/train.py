@@ -144,7 +144,7 @@ def _param_groups(model: MultiTaskClassifier, cfg: TrainConfig) -> list[dict]:
     return [{"params": p, "lr": lr, "weight_decay": wd} for (lr, wd), p in groups.items()]
 
 
-def _schedule(optimizer: torch.optim.Optimizer, total: int, warmup: int):  # noqa: ANN202
+def _schedule(optimizer: torch.optim.Optimizer, total: int, warmup: int):
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / max(1, warmup)
@@ -170,14 +170,14 @@ def _batch_labels(examples: list[Example], idx: list[int]) -> tuple[torch.Tensor
             torch.tensor([examples[i].sentiment for i in idx]))
 
 
-def eval_engine(model, tokenizer, cfg: TrainConfig, device: torch.device = CPU,  # noqa: ANN001
+def eval_engine(model, tokenizer, cfg: TrainConfig, device: torch.device = CPU,
                 version: str = "dev") -> Engine:
     """An engine over the model being trained, batched for evaluating (or labelling) in bulk."""
     return Engine(model, tokenizer, version=version, max_length=cfg.max_length,
                   max_batch_tokens=8192, max_batch_size=128, device=str(device))
 
 
-def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: TrainConfig,  # noqa: ANN001
+def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: TrainConfig,
               device: torch.device = CPU) -> dict:
     """Dev reports of the model as it will run (with its lexical part, if any), plus, when it
     has one, ``encoder_only`` and ``lexical_only`` summaries (the ablation TRAINING.md keeps)."""
@@ -226,7 +226,7 @@ def training_device(settings: Settings) -> torch.device:
     return torch.device(pick_device(settings.model.device))
 
 
-def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,  # noqa: ANN001
+def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,
          device: torch.device = CPU, lexical: LexicalModel | None = None) -> dict:
     """The training loop; leaves the best epoch's weights in ``model`` and returns metrics.
 

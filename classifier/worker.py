@@ -68,7 +68,7 @@ class Stats:
 class Worker:
     """One worker process: consumer, producer and engine injected by ``run_worker``."""
 
-    def __init__(self, settings: Settings, consumer, producer, engine: Engine,  # noqa: ANN001
+    def __init__(self, settings: Settings, consumer, producer, engine: Engine,
                  watchlist: Watchlist = EMPTY_WATCHLIST) -> None:
         m = settings.model
         self.kafka, self.topics = settings.kafka, settings.kafka.topics
@@ -104,7 +104,7 @@ class Worker:
             now = time.perf_counter()
             latencies = [(now - received) * 1000 for _, _, received in batch.items]
             predictions = to_predictions(probs, engine.version, latencies)
-            for (rec, article, _), pred in zip(batch.items, predictions):
+            for (rec, article, _), pred in zip(batch.items, predictions, strict=False):
                 tickers = sorted(set(article.tickers) | set(find_tickers(article.content, self.watchlist)))
                 msg = ClassifiedArticle(article=article, prediction=pred, tickers=tickers)
                 try:
@@ -168,7 +168,7 @@ class Worker:
 
 
 def run_worker(settings: Settings, stop: threading.Event, *, model: str | None = None,
-               consumer=None, producer=None, watchlist: Watchlist | None = None,  # noqa: ANN001
+               consumer=None, producer=None, watchlist: Watchlist | None = None,
                swap_every_s: float = 3.0, engine: Engine | None = None) -> Stats:
     """Run until ``stop`` is set. ``model`` pins a version or folder, and ``engine`` an engine
     already loaded (benchmarks): no hot swap with either; otherwise the champion runs and is

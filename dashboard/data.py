@@ -31,7 +31,7 @@ def _sessions(url: str, echo: bool) -> sessionmaker[Session]:
 
 
 @contextmanager
-def _read(url: str):  # noqa: ANN202 - a context manager of Session
+def _read(url: str):  # a context manager of Session
     with _sessions(url, False)() as session:
         yield session
 

@@ -655,7 +655,7 @@ def status(kafka: KafkaSettings) -> BrokerStatus:
         try:
             topics = list_topics(kafka)
             detail = f"Kafka answers on {kafka.bootstrap_servers}"
-        except Exception as exc:  # status reports problems, it does not raise them
+        except Exception as exc:  # noqa: BLE001 - status reports problems, it does not raise them
             detail = f"Kafka answers on {kafka.bootstrap_servers} but listing topics failed: {exc}"
     else:
         detail = f"nothing answers as Kafka on {kafka.bootstrap_servers}"

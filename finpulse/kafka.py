@@ -176,7 +176,7 @@ class CommitWatch:
     refused_since: float | None = None
 
     @classmethod
-    def for_settings(cls, kafka: KafkaSettings) -> "CommitWatch":
+    def for_settings(cls, kafka: KafkaSettings) -> CommitWatch:
         return cls(limit_s=2 * kafka.session_timeout_s)
 
     def record(self, committed: bool, now: float | None = None) -> None:

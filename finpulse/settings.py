@@ -265,7 +265,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     @classmethod
-    def load(cls, **overrides: Any) -> "Settings":
+    def load(cls, **overrides: Any) -> Settings:
         """Build the settings at an entry point; raises ConfigError naming the bad input."""
         from pydantic import ValidationError
 

@@ -129,7 +129,7 @@ class Supervisor:
             return
         try:
             self.on_restart(child.name, code, child.restarts)
-        except Exception:  # noqa: BLE001 - reporting must never stop the restart itself
+        except Exception:  # reporting must never stop the restart itself
             log.exception("could not record the restart of %s", child.name)
 
     def stop_all(self, timeout_s: float = 20.0) -> None:

@@ -48,7 +48,7 @@ def prepare_infrastructure(settings: Settings, *, tie_broker: bool = False) -> b
     return started
 
 
-def restart_recorder(settings: Settings):  # noqa: ANN201 - supervisor.OnRestart
+def restart_recorder(settings: Settings):  # supervisor.OnRestart
     """Record each restart in the database, where the watchdog counts crash loops."""
     import socket
 

@@ -40,7 +40,7 @@ async def _reach(settings: Settings, sources: list[Source], state: CrawlState) -
     return results
 
 
-def _row(source: Source, st, sink: MemorySink) -> tuple[str, ...]:  # noqa: ANN001
+def _row(source: Source, st, sink: MemorySink) -> tuple[str, ...]:
     if st is None:
         return (source.name, source.type, "ok", "-", "-", "-", f"listens on {source.url}")
     http = " ".join(f"{k}:{v}" for k, v in sorted(st.http_status.items())) or "-"

@@ -88,7 +88,7 @@ class Crawler:
             await self._crawl(source, st, statuses, batch)
         except (*FETCH_ERRORS, ParseError) as exc:
             return str(exc)
-        except Exception as exc:  # noqa: BLE001 - one bad site must never stop the crawler
+        except Exception as exc:  # one bad site must never stop the crawler
             log.exception("source %s: unexpected failure", source.name)
             return f"unexpected {type(exc).__name__}: {exc}"
         return None
@@ -105,13 +105,13 @@ class Crawler:
         else:
             raise ValueError(f"source type {source.type} is not crawled by polling")
 
-    async def _document(self, url: str, kind, statuses: Counter, batch: Batch) -> Fetched:  # noqa: ANN001
+    async def _document(self, url: str, kind, statuses: Counter, batch: Batch) -> Fetched:
         fetched = await self.fetcher.get(url, kind, validators=self.state.validators(url),
                                          statuses=statuses)
         batch.validators.append((url, fetched))
         return fetched
 
-    def _parse(self, source: Source, fetched: Fetched, parser):  # noqa: ANN001, ANN202
+    def _parse(self, source: Source, fetched: Fetched, parser):
         try:
             return parser(fetched.body, url=fetched.url, content_type=fetched.content_type)
         except ParseError as exc:

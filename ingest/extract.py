@@ -32,7 +32,7 @@ class Page:
     language: str | None
 
 
-def _parse_html(text: str):  # noqa: ANN202 - lxml element
+def _parse_html(text: str):  # lxml element
     from lxml import etree
     from lxml import html as lxml_html
 
@@ -77,7 +77,7 @@ def extract_page(body: bytes, *, url: str, content_type: str | None = None) -> P
             tree, url=url, with_metadata=True, include_comments=False, include_tables=False,
             favor_precision=True,
         )
-    except Exception as exc:  # noqa: BLE001 - extraction libraries raise anything on odd pages
+    except Exception as exc:  # extraction libraries raise anything on odd pages
         raise ParseError(f"extraction failed: {type(exc).__name__}: {exc}") from exc
     if doc is None or len((doc.text or "").strip()) < MIN_TEXT_CHARS:
         raise ParseError("no article text found on the page")

@@ -95,7 +95,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Fee
             sanitize_html=False,
             resolve_relative_uris=False,
         )
-    except Exception as exc:  # noqa: BLE001 - feedparser can raise anything on hostile input
+    except Exception as exc:  # feedparser can raise anything on hostile input
         raise ParseError(f"feedparser failed: {type(exc).__name__}: {exc}") from exc
     if not parsed.get("version") and not parsed.entries:
         page_title = _looks_like_html(text)

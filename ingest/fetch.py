@@ -93,7 +93,7 @@ class FetchPolicy:
     robots_ttl_s: float = 3600.0
 
     @classmethod
-    def from_settings(cls, ingest: IngestSettings) -> "FetchPolicy":
+    def from_settings(cls, ingest: IngestSettings) -> FetchPolicy:
         return cls(
             user_agent=ingest.user_agent, timeout_s=ingest.timeout_s,
             max_body_bytes=ingest.max_body_bytes, per_host_concurrency=ingest.per_host_concurrency,
@@ -195,7 +195,7 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchFailed(f"{url}: {type(exc).__name__}: {exc}") from exc
 
-    async def _address(self, url: str):  # noqa: ANN202
+    async def _address(self, url: str):
         try:
             return await checked_address(url, self.policy.addresses)
         except OSError as exc:
@@ -233,7 +233,7 @@ def _host_header(url: str) -> str:
     return f"{host}:{parts.port}" if parts.port else host
 
 
-def _pinned(url: str, ip) -> tuple[str, dict]:  # noqa: ANN001
+def _pinned(url: str, ip) -> tuple[str, dict]:
     """``url`` rewritten to connect to the checked address ``ip`` (the name stays in the Host
     header and is used for TLS), so DNS is not consulted a second time."""
     if ip is None:

@@ -74,7 +74,7 @@ class Forever:
                 publish_replay(self.settings, source.path, rate_per_s=source.rate_per_s,
                                loop=source.loop, stop=self.stop, speed=source.speed,
                                timestamps=source.timestamps, source=source.name)
-            except Exception:  # noqa: BLE001 - a broken replay must not stop the crawler
+            except Exception:  # a broken replay must not stop the crawler
                 log.exception("replay source %s failed", source.name)
 
         thread = threading.Thread(target=target, name=f"replay-{source.name}", daemon=True)

@@ -9,7 +9,7 @@ MIN_CHARS = 12
 
 
 @lru_cache(maxsize=1)
-def _identifier():  # noqa: ANN202 - py3langid has no public type for it
+def _identifier():  # py3langid has no public type for it
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

@@ -38,7 +38,7 @@ class AddressPolicy:
     allow_networks: tuple[IPNetwork, ...] = ()
 
     @classmethod
-    def build(cls, allow_private: bool, networks: tuple[str, ...] | list[str] = ()) -> "AddressPolicy":
+    def build(cls, allow_private: bool, networks: tuple[str, ...] | list[str] = ()) -> AddressPolicy:
         try:
             nets = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
         except ValueError as exc:

@@ -63,7 +63,7 @@ def parse_push(body: bytes, *, source: str, watchlist: Watchlist) -> list[Articl
     return articles
 
 
-def _date(value: str | None, i: int):  # noqa: ANN202
+def _date(value: str | None, i: int):
     from ingest.dates import parse_date
 
     if value is None:
@@ -88,7 +88,7 @@ class PushServer:
     def port(self) -> int:
         return self.httpd.server_address[1]
 
-    def start(self) -> "PushServer":
+    def start(self) -> PushServer:
         self.thread.start()
         log.info("push source %s listening on %s", self.source.name, self.source.url)
         return self
@@ -111,7 +111,7 @@ def _handler(server: PushServer, watchlist: Watchlist, inbox: queue.Queue) -> ty
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:  # http.server's naming
             if urlsplit(self.path).path != server.path:
                 return self._reply(404, {"error": f"POST articles to {server.path}"})
             length = int(self.headers.get("Content-Length") or 0)

@@ -49,7 +49,7 @@ def load_near(state: CrawlState, threshold: float) -> NearDuplicates:
     return near
 
 
-def build_crawler(settings: Settings, sink: ArticleSink, state: CrawlState, client) -> Crawler:  # noqa: ANN001
+def build_crawler(settings: Settings, sink: ArticleSink, state: CrawlState, client) -> Crawler:
     policy = FetchPolicy.from_settings(settings.ingest)
     return Crawler(
         fetcher=Fetcher(client, policy),

@@ -35,7 +35,7 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _child_text(node, name: str, ns: str | None = None) -> str | None:  # noqa: ANN001
+def _child_text(node, name: str, ns: str | None = None) -> str | None:
     for child in node.iter():
         tag = child.tag if isinstance(child.tag, str) else ""
         if _local(tag) == name and (ns is None or tag.startswith("{" + ns)):

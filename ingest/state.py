@@ -33,7 +33,7 @@ class CrawlState:
         self.db.commit()
 
     @classmethod
-    def in_dir(cls, state_dir: Path) -> "CrawlState":
+    def in_dir(cls, state_dir: Path) -> CrawlState:
         return cls(state_dir / "crawl-state.sqlite3")
 
     def close(self) -> None:

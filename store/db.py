@@ -31,7 +31,7 @@ def _engine_for(url: str, echo: bool) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # DB-API connection
     # WAL lets the dashboard read while the sink writes; foreign keys are off by default.
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

@@ -87,14 +87,14 @@ class Sink:
         self._producer.flush()  # dead letters acknowledged before their offsets commit
         self._commits.record(commit_processed(self._consumer, next_offsets(records)))
 
-    def _write(self, articles, letters) -> None:  # noqa: ANN001
+    def _write(self, articles, letters) -> None:
         with self._sessions.begin() as session:
             self.stored += write_classified(session, articles, utcnow())
             for rec, letter, problem in letters:
                 write_dead_letter(session, letter, partition=rec.partition, offset=rec.offset,
                                   undecodable=problem)
 
-    def _write_one_by_one(self, records, articles, letters, first_error) -> None:  # noqa: ANN001
+    def _write_one_by_one(self, records, articles, letters, first_error) -> None:
         """A batch the database refused for a non-transient reason: isolate the bad rows."""
         log.warning("batch refused by the database (%s); writing one by one", first_error)
         by_id = {r.key.decode() if r.key else None: r for r in records}

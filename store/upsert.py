@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def _insert(session: Session, table: Table):  # noqa: ANN202 - dialect-specific Insert
+def _insert(session: Session, table: Table):  # dialect-specific Insert
     name = session.get_bind().dialect.name
     if name == "postgresql":
         return postgresql.insert(table)

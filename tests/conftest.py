@@ -213,11 +213,11 @@ def install_model(tiny_model: Path) -> Callable[..., str]:
 
 
 @pytest.fixture
-def model_settings(make_settings: Callable[..., Settings], migrated) -> Callable[..., Settings]:  # noqa: ANN001
+def model_settings(make_settings: Callable[..., Settings], migrated) -> Callable[..., Settings]:
     """Migrated, isolated settings with short inference limits; ``model={...}`` overrides
     fields of the model section."""
 
-    def build(model: dict | None = None, **kwargs) -> Settings:  # noqa: ANN003
+    def build(model: dict | None = None, **kwargs) -> Settings:
         settings = make_settings(**kwargs)
         section = ModelSettings(**{"registry_dir": settings.model.registry_dir, "max_length": 32,
                                    "max_batch_size": 16, "max_wait_ms": 20, **(model or {})})

@@ -77,7 +77,7 @@ class InThread:
         except BaseException as exc:  # noqa: BLE001 - re-raised in __exit__
             self.result["error"] = exc
 
-    def __enter__(self) -> "InThread":
+    def __enter__(self) -> InThread:
         self.thread.start()
         return self
 

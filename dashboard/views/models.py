@@ -46,7 +46,7 @@ else:
 st.dataframe(table(versions), hide_index=True, width="stretch")
 
 
-def run(action, *args) -> None:  # noqa: ANN001 - a registry function
+def run(action, *args) -> None:  # a registry function
     try:
         data.write(cfg.database, action, *args, by=user())
     except RegistryError as exc:

@@ -26,7 +26,7 @@ def status_notes() -> None:
                 "(`finpulse train`, then promote one on the Models page).")
 
 
-def headline_metrics(overall) -> None:  # noqa: ANN001 - a DataFrame
+def headline_metrics(overall) -> None:  # a DataFrame
     n = int(overall["n"].sum())
     cols = st.columns(5)
     cols[0].metric("Articles", f"{n:,}")
@@ -64,7 +64,7 @@ def latest_alerts() -> None:
 
 
 @st.fragment(run_every=cfg.dashboard.refresh_s)
-def live(span, grain: str) -> None:  # noqa: ANN001 - a timedelta
+def live(span, grain: str) -> None:  # a timedelta
     w = window_for(span, grain, datetime.now(UTC))
     st.caption(f"{w.label} · refreshes every {cfg.dashboard.refresh_s}s · "
                f"updated {datetime.now(UTC):%H:%M:%S} UTC")

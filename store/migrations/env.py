@@ -11,7 +11,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _run(connection) -> None:  # noqa: ANN001 - a SQLAlchemy Connection
+def _run(connection) -> None:  # a SQLAlchemy Connection
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -59,13 +59,13 @@ def same_text(text: str) -> str:
     return _SPACE_RUN.sub(" ", text).strip()
 
 
-def _squeezed(column):  # noqa: ANN001, ANN202 - a SQL expression without any whitespace
+def _squeezed(column):  # a SQL expression without any whitespace
     for ch in SPACES:
         column = func.replace(column, ch, "", type_=Text)
     return column
 
 
-def _preference(row) -> tuple:  # noqa: ANN001
+def _preference(row) -> tuple:
     """Several articles with the text: an ingested one before an earlier import's stub, an
     original before a duplicate, then the earliest published."""
     return row.source == IMPORT_SOURCE, row.duplicate_of is not None, row.published, row.id

@@ -38,13 +38,13 @@ class QueueItem:
     boosted: bool
 
 
-def _confidence():  # noqa: ANN202 - a SQL expression
+def _confidence():  # a SQL expression
     p = m.Prediction
     return case((p.topic_confidence < p.sentiment_confidence, p.topic_confidence),
                 else_=p.sentiment_confidence)
 
 
-def _candidates(since: datetime, exclude: Collection[str], pool: int | None = None,  # noqa: ANN202
+def _candidates(since: datetime, exclude: Collection[str], pool: int | None = None,
                 dialect: str = "postgresql"):
     """Unlabeled, non-duplicate stories published since ``since``; with ``pool``, only the
     newest ``pool`` of them (an index walk, so the queue stays fast on a busy week)."""

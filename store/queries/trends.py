@@ -90,7 +90,7 @@ def series(
     return [Point(*row) for row in session.execute(stmt)]
 
 
-def _day_of(session: Session, bucket):  # noqa: ANN001, ANN202 - SQL expressions
+def _day_of(session: Session, bucket):  # SQL expressions
     """The UTC day of a bucket, as text (SQLite) or a naive UTC timestamp (PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.date_trunc("day", func.timezone("UTC", bucket))

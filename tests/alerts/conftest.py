@@ -58,7 +58,7 @@ class Receiver:
 
 def _handler(rx: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:  # http.server's naming
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             with rx.lock:
                 rx.requests.append(Received(self.path, dict(self.headers.items()), body))

@@ -39,7 +39,7 @@ def firing_change(kind: str = "firing", alert_id: str = "a" * 32) -> Change:
     return Change(rule, "JPM", fingerprint("burst", "ticker", "JPM"), obs, tr)
 
 
-def dispatch_until(settings: Settings, done, timeout: float = 20.0) -> None:  # noqa: ANN001
+def dispatch_until(settings: Settings, done, timeout: float = 20.0) -> None:
     stop = threading.Event()
     thread = start_dispatcher(Dispatcher(session_factory(settings.database), settings.alerts, poll_s=0.05), stop)
     try:
@@ -107,7 +107,7 @@ def test_down_receiver_goes_dead_then_redeliver_resends(receiver_server: Server,
     [(d, attempts)] = deliveries(settings)
     assert d.status == "dead" and len(attempts) == settings.alerts.max_attempts
     assert all(a.status_code is None and "connection error" in a.error for a in attempts)
-    gaps = [(b.at - a.at).total_seconds() for a, b in zip(attempts, attempts[1:])]
+    gaps = [(b.at - a.at).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
     assert all(g >= 0.09 for g in gaps)  # backoff: at least half of base 0.2s
     receiver_server.start()
     monkeypatch.setenv("FINPULSE_CONFIG", str(write_settings_file(settings, tmp_path / "s.yaml")))

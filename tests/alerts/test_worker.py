@@ -164,7 +164,7 @@ def test_down_receiver_does_not_stall_the_stream(kafka_settings, receiver_server
         d = q.deliveries_for_alert(s, jpm.id)[0]
         attempts = q.attempts_for(s, d.id)
     assert len(attempts) == 4
-    gaps = [(b.at - a.at).total_seconds() for a, b in zip(attempts, attempts[1:])]
+    gaps = [(b.at - a.at).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
     assert gaps[-1] > gaps[0]  # backing off
     receiver_server.start()
     from alerts.commands import redeliver

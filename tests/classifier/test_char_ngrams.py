@@ -36,7 +36,7 @@ def vectorizer(n_features: int = 2**18, ngrams: tuple[int, int] = (2, 5)) -> Has
                              alternate_sign=False, norm=None)
 
 
-def assert_same(ours, theirs) -> None:  # noqa: ANN001 - scipy CSR matrices
+def assert_same(ours, theirs) -> None:  # scipy CSR matrices
     assert ours.shape == theirs.shape
     assert (ours.indptr == theirs.indptr).all()
     assert (ours.indices == theirs.indices).all()

@@ -22,13 +22,13 @@ TEXTS = ["Apple beats earnings estimates", "Oil prices slump on demand fears",
          "Dividend hiked by 10 percent", 'He said "buy",\nthen sold']
 
 
-def finpulse(config, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:  # noqa: ANN001
+def finpulse(config, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {"FINPULSE_CONFIG": str(config), "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, "-m", "finpulse", *args], cwd=REPO, env=env, input=stdin,
                           capture_output=True, text=True, timeout=300)
 
 
-def test_eval_prints_the_json_with_hand_checked_figures(model_settings, install_model, tmp_path) -> None:  # noqa: ANN001
+def test_eval_prints_the_json_with_hand_checked_figures(model_settings, install_model, tmp_path) -> None:
     # fp32: int8 dynamic quantisation scales activations per batch, so its labels may depend on
     # the batch a text shares; fp32 labels do not (test_engine checks that).
     settings = model_settings(model={"precision": "fp32"})
@@ -41,7 +41,7 @@ def test_eval_prints_the_json_with_hand_checked_figures(model_settings, install_
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["text", "label"])
-        writer.writerows(zip(TEXTS, labels))
+        writer.writerows(zip(TEXTS, labels, strict=False))
     config = write_settings_file(settings, tmp_path / "finpulse.yaml")
 
     done = finpulse(config, "eval", "--task", "sentiment", "--data", str(path))
@@ -52,7 +52,7 @@ def test_eval_prints_the_json_with_hand_checked_figures(model_settings, install_
     assert out["accuracy"] == pytest.approx(4 / 6)
     # the per-class figures, recomputed by hand from the labels and predictions
     for k, name in enumerate(SENTIMENTS):
-        tp = sum(1 for t, p in zip(labels, predicted) if t == p == k)
+        tp = sum(1 for t, p in zip(labels, predicted, strict=False) if t == p == k)
         support = labels.count(k)
         if name in out["per_class"]:
             got = out["per_class"][name]
@@ -66,7 +66,7 @@ def test_eval_prints_the_json_with_hand_checked_figures(model_settings, install_
     assert out["texts_per_s"] > 0
 
 
-def test_eval_names_a_bad_file(model_settings, install_model, tmp_path) -> None:  # noqa: ANN001
+def test_eval_names_a_bad_file(model_settings, install_model, tmp_path) -> None:
     settings = model_settings()
     install_model(settings)
     bad = tmp_path / "bad.csv"
@@ -77,7 +77,7 @@ def test_eval_names_a_bad_file(model_settings, install_model, tmp_path) -> None:
     assert "bad.csv: line 2: sentiment label 9 is out of range" in done.stderr
 
 
-def test_predict_and_models_commands(model_settings, install_model, tmp_path) -> None:  # noqa: ANN001
+def test_predict_and_models_commands(model_settings, install_model, tmp_path) -> None:
     settings = model_settings()
     install_model(settings, "v-a")
     install_model(settings, "v-b", promote=False)

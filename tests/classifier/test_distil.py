@@ -128,7 +128,7 @@ def test_the_loss_is_cross_entropy_against_the_teacher_on_rows_without_a_hard_la
 
 
 @pytest.mark.slow
-def test_a_teacher_run_writes_labels_a_student_trains_on(tmp_path: Path, model_settings) -> None:  # noqa: ANN001
+def test_a_teacher_run_writes_labels_a_student_trains_on(tmp_path: Path, model_settings) -> None:
     """``finpulse teacher`` on a small sample (the packaged MiniLM stands in for a larger
     encoder), then ``finpulse train --soft-labels`` on the same split records the distillation."""
     from classifier import registry

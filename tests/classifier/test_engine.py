@@ -35,7 +35,7 @@ def test_plan_batches_groups_similar_lengths_to_limit_padding() -> None:
     assert len(plan_batches([64, 10, 10, 10], max_batch_tokens=100_000, max_batch_size=64)) == 1
 
 
-def _engine(folder: Path, **kw) -> Engine:  # noqa: ANN003
+def _engine(folder: Path, **kw) -> Engine:
     from transformers import AutoTokenizer
 
     model = MultiTaskClassifier.from_folder(folder)

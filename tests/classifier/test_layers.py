@@ -43,14 +43,14 @@ def test_the_kept_layers_compute_what_they_computed_inside_the_whole_encoder(
     small_model.keep_lower_layers(2)
     assert len(small_model.encoder.encoder.layer) == 2
     shallow = small_model(ids, mask)
-    for got, want, other in zip(shallow, expected, whole):
+    for got, want, other in zip(shallow, expected, whole, strict=False):
         torch.testing.assert_close(got, want)
         assert not torch.allclose(got, other, atol=1e-3)  # the dropped layers did change the output
 
     small_model.save(tmp_path)
     loaded = MultiTaskClassifier.from_folder(tmp_path)
     assert loaded.encoder.config.num_hidden_layers == 2 and len(loaded.encoder.encoder.layer) == 2
-    for got, want in zip(loaded(ids, mask), shallow):
+    for got, want in zip(loaded(ids, mask), shallow, strict=False):
         torch.testing.assert_close(got, want)
 
 
@@ -108,7 +108,7 @@ def test_a_shallow_version_runs_on_onnx_runtime_and_int8_quantises_every_layer(
 
 @pytest.mark.slow
 def test_finpulse_train_layers_registers_a_shallow_version_with_half_its_layers_frozen(
-        model_settings, tmp_path: Path) -> None:  # noqa: ANN001
+        model_settings, tmp_path: Path) -> None:
     from classifier import registry
     from tests.classifier.test_cli import finpulse
     from tests.conftest import write_settings_file

@@ -55,7 +55,7 @@ def test_it_learns_the_training_labels_and_gives_distributions(fitted: LexicalMo
     assert probs["topic"][:, 4:].max() < 0.01  # topics never seen get (almost) nothing
 
 
-def test_save_and_load_give_the_same_probabilities_text_by_text(fitted: LexicalModel, tmp_path) -> None:  # noqa: ANN001
+def test_save_and_load_give_the_same_probabilities_text_by_text(fitted: LexicalModel, tmp_path) -> None:
     fitted.save(tmp_path)
     loaded = LexicalModel.load(tmp_path)
     assert loaded is not None and loaded.config == fitted.config

@@ -35,7 +35,7 @@ def version_copy(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _engines(folder: Path, precision: str = "fp32", version: str = "t",
-             **kw) -> tuple[Engine, Engine]:  # noqa: ANN003
+             **kw) -> tuple[Engine, Engine]:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -140,7 +140,7 @@ def test_pick_runtime() -> None:
         pick_runtime("onnxruntime", "cpu", "bf16")
 
 
-def test_load_engine_follows_the_runtime_setting(tiny_run) -> None:  # noqa: ANN001
+def test_load_engine_follows_the_runtime_setting(tiny_run) -> None:
     from classifier import registry
 
     info = registry.resolve(tiny_run.settings)

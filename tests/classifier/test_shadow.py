@@ -23,7 +23,7 @@ from tests.support import InThread, read_topic, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def publish(settings, values: list[bytes]) -> None:  # noqa: ANN001
+def publish(settings, values: list[bytes]) -> None:
     producer = make_producer(settings.kafka, client_id="test")
     for value in values:
         producer.send(settings.kafka.topics.classified, key=b"k", value=value)
@@ -31,7 +31,7 @@ def publish(settings, values: list[bytes]) -> None:  # noqa: ANN001
     producer.close()
 
 
-def committed(settings) -> int:  # noqa: ANN001
+def committed(settings) -> int:
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers,
                              group_id=settings.group("shadow"), enable_auto_commit=False)
     try:
@@ -41,7 +41,7 @@ def committed(settings) -> int:  # noqa: ANN001
         consumer.close()
 
 
-def rows(settings) -> dict[tuple[str, str], m.ShadowPrediction]:  # noqa: ANN001
+def rows(settings) -> dict[tuple[str, str], m.ShadowPrediction]:
     with session_factory(settings.database)() as s:
         return {(r.challenger_version, r.article_id): r for r in s.scalars(select(m.ShadowPrediction))}
 
@@ -53,7 +53,7 @@ def empty_article() -> bytes:
     return ClassifiedArticle(article=blank, prediction=msg.prediction).encode()
 
 
-def test_the_shadow_scores_the_stream_beside_the_champion(kafka_settings, model_settings, install_model,  # noqa: ANN001
+def test_the_shadow_scores_the_stream_beside_the_champion(kafka_settings, model_settings, install_model,
                                                           db_url) -> None:
     settings = model_settings(kafka=kafka_settings, database_url=db_url,
                               model={"precision": "fp32", "shadow_poll_s": 0.2})
@@ -78,7 +78,7 @@ def test_the_shadow_scores_the_stream_beside_the_champion(kafka_settings, model_
     stored = rows(settings)
     assert set(stored) == {("tiny-b", x.article.id) for x in good}
     engine = registry.load_engine(settings, registry.resolve(settings, "tiny-b"))
-    expected = dict(zip([x.article.id for x in good], engine.predict([x.article.content for x in good])))
+    expected = dict(zip([x.article.id for x in good], engine.predict([x.article.content for x in good]), strict=False))
     for x in good:
         r, champ, chall = stored[("tiny-b", x.article.id)], x.prediction, expected[x.article.id]
         assert (r.champion_version, r.champion_topic, r.champion_sentiment) == (
@@ -104,7 +104,7 @@ def test_the_shadow_scores_the_stream_beside_the_champion(kafka_settings, model_
                for k, r in stored.items())
 
 
-def test_a_new_shadow_version_is_picked_up_while_running(kafka_settings, model_settings,  # noqa: ANN001
+def test_a_new_shadow_version_is_picked_up_while_running(kafka_settings, model_settings,
                                                          install_model) -> None:
     settings = model_settings(kafka=kafka_settings, model={"shadow_poll_s": 0.2})
     install_model(settings, "tiny-a")

@@ -26,7 +26,7 @@ def cli(settings: Settings, *argv: str) -> int:
 
 
 @pytest.fixture
-def settings(make_settings, migrated, db_url, tmp_path) -> Settings:  # noqa: ANN001
+def settings(make_settings, migrated, db_url, tmp_path) -> Settings:
     s = migrated(make_settings(database_url=db_url, model=ModelSettings(
         registry_dir=tmp_path / "models", shadow_min_minutes=45, shadow_min_articles=200)))
     with session_factory(s.database).begin() as session:
@@ -36,7 +36,7 @@ def settings(make_settings, migrated, db_url, tmp_path) -> Settings:  # noqa: AN
     return s
 
 
-def test_start_show_and_stop_a_shadow(settings, capsys) -> None:  # noqa: ANN001
+def test_start_show_and_stop_a_shadow(settings, capsys) -> None:
     assert cli(settings, "models", "shadow") == 0
     assert capsys.readouterr().out == "no challenger in shadow\n"
 
@@ -77,7 +77,7 @@ def test_start_show_and_stop_a_shadow(settings, capsys) -> None:  # noqa: ANN001
     assert shown["status"] == "candidate" and shown["shadow_runs"][0]["outcome"] == "stopped"
 
 
-def test_refusals_are_explained(settings) -> None:  # noqa: ANN001
+def test_refusals_are_explained(settings) -> None:
     from classifier.registry import ModelNotFound
 
     with pytest.raises(ModelNotFound, match="v1 is the champion"):

@@ -14,7 +14,7 @@ from finpulse.schemas import SENTIMENTS, TOPICS, Prediction
 pytestmark = pytest.mark.slow
 
 
-def test_tiny_training_registers_a_champion_with_a_complete_folder(tiny_run) -> None:  # noqa: ANN001
+def test_tiny_training_registers_a_champion_with_a_complete_folder(tiny_run) -> None:
     settings, version = tiny_run.settings, tiny_run.version
 
     assert registry.champion_version(settings) == version  # first version: champion
@@ -55,7 +55,7 @@ def test_tiny_training_registers_a_champion_with_a_complete_folder(tiny_run) -> 
         assert pred.topic == TOPICS[pred.topic_id]
 
 
-def test_a_second_version_is_a_candidate_until_promoted(model_settings, install_model) -> None:  # noqa: ANN001
+def test_a_second_version_is_a_candidate_until_promoted(model_settings, install_model) -> None:
     settings = model_settings()
     install_model(settings, "v-one", promote=None)
     install_model(settings, "v-two", promote=None)
@@ -68,7 +68,7 @@ def test_a_second_version_is_a_candidate_until_promoted(model_settings, install_
     assert Path(shown["path"]).is_dir()
 
 
-def test_ensure_champion_keeps_an_existing_champion(model_settings, install_model) -> None:  # noqa: ANN001
+def test_ensure_champion_keeps_an_existing_champion(model_settings, install_model) -> None:
     from classifier.train import TrainConfig, ensure_champion
 
     settings = model_settings()

@@ -32,7 +32,7 @@ def article(i: int, text: str | None = None) -> Article:
                    published=now, fetched=now, tickers=["AAPL"] if i % 2 else [])
 
 
-def publish(settings, values: list[tuple[bytes | None, bytes]]) -> None:  # noqa: ANN001
+def publish(settings, values: list[tuple[bytes | None, bytes]]) -> None:
     producer = make_producer(settings.kafka, client_id="test")
     for key, value in values:
         producer.send(settings.kafka.topics.raw, key=key, value=value)
@@ -40,16 +40,16 @@ def publish(settings, values: list[tuple[bytes | None, bytes]]) -> None:  # noqa
     producer.close()
 
 
-def publish_articles(settings, articles: list[Article]) -> None:  # noqa: ANN001
+def publish_articles(settings, articles: list[Article]) -> None:
     publish(settings, [(a.id.encode(), a.encode()) for a in articles])
 
 
-def classified(settings, expect: int, timeout_s: float = 90) -> list[ClassifiedArticle]:  # noqa: ANN001
+def classified(settings, expect: int, timeout_s: float = 90) -> list[ClassifiedArticle]:
     return [decode(ClassifiedArticle, r.value)
             for r in read_topic(settings.kafka, settings.kafka.topics.classified, expect=expect, timeout_s=timeout_s)]
 
 
-def committed_total(settings) -> int:  # noqa: ANN001
+def committed_total(settings) -> int:
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers,
                              group_id=settings.group("classifier"), enable_auto_commit=False)
     try:
@@ -60,7 +60,7 @@ def committed_total(settings) -> int:  # noqa: ANN001
 
 
 def test_n_in_n_out_with_poison_dead_lettered_and_offsets_committed(
-        kafka_settings, model_settings, install_model) -> None:  # noqa: ANN001
+        kafka_settings, model_settings, install_model) -> None:
     settings = model_settings(kafka=kafka_settings)
     version = install_model(settings)
     good = [article(i) for i in range(40)]
@@ -91,7 +91,7 @@ def test_n_in_n_out_with_poison_dead_lettered_and_offsets_committed(
 
 
 def test_sigkill_mid_stream_and_restart_loses_nothing(kafka_settings, model_settings, install_model,
-                                                      tmp_path) -> None:  # noqa: ANN001
+                                                      tmp_path) -> None:
     settings = model_settings(kafka=kafka_settings)
     install_model(settings)
     config = write_settings_file(settings, tmp_path / "finpulse.yaml")
@@ -120,7 +120,7 @@ def test_sigkill_mid_stream_and_restart_loses_nothing(kafka_settings, model_sett
     assert ids == {article(i).id for i in range(n)}
 
 
-def test_hot_swap_mid_stream_exact_count(kafka_settings, model_settings, install_model) -> None:  # noqa: ANN001
+def test_hot_swap_mid_stream_exact_count(kafka_settings, model_settings, install_model) -> None:
     settings = model_settings(kafka=kafka_settings)
     old = install_model(settings, "tiny-old")
     new = install_model(settings, "tiny-new", promote=False)

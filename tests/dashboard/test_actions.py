@@ -16,7 +16,7 @@ from tests.dashboard.seed import SPIKE_TICKER
 pytestmark = pytest.mark.integration
 
 
-def rows_of(settings, model):  # noqa: ANN001, ANN201
+def rows_of(settings, model):
     with session_factory(settings.database)() as s:
         return list(s.scalars(select(model)))
 

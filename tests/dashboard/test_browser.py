@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def dashboard_url(make_settings, sqlite_url, tmp_path):  # noqa: ANN001, ANN201
+def dashboard_url(make_settings, sqlite_url, tmp_path):
     settings = make_settings(database_url=sqlite_url, kafka=NO_BROKER)
     settings = settings.model_copy(update={"dashboard": settings.dashboard.model_copy(
         update={"host": "127.0.0.1", "port": free_port()})})

@@ -65,7 +65,7 @@ def test_pipeline_page_shows_lag_when_the_broker_is_up(kafka_settings, make_sett
 
 
 def test_pipeline_page_shows_each_firing_watchdog_check_in_red_with_its_reason(
-        empty_settings, app_for) -> None:  # noqa: ANN001
+        empty_settings, app_for) -> None:
     from datetime import timedelta
 
     from alerts.pipeline import Recorder

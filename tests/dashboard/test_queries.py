@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def db(db_url: str):  # noqa: ANN201
+def db(db_url: str):
     settings = DatabaseSettings(url=db_url)
     upgrade(settings)
     sessions = session_factory(settings)
@@ -29,7 +29,7 @@ def db(db_url: str):  # noqa: ANN201
     return sessions, seeded
 
 
-def test_series_matches_the_articles(db) -> None:  # noqa: ANN001
+def test_series_matches_the_articles(db) -> None:
     sessions, seeded = db
     end = seeded.now + timedelta(hours=1)
     start = end - timedelta(days=4)
@@ -40,7 +40,7 @@ def test_series_matches_the_articles(db) -> None:  # noqa: ANN001
     assert sum(p.n for p in topic if p.key == SPIKE_TOPIC) >= len(seeded.spike_ids)
 
 
-def test_movers_put_the_spike_first(db) -> None:  # noqa: ANN001
+def test_movers_put_the_spike_first(db) -> None:
     sessions, seeded = db
     end = seeded.now + timedelta(minutes=1)
     with sessions() as s:
@@ -52,7 +52,7 @@ def test_movers_put_the_spike_first(db) -> None:  # noqa: ANN001
     assert tickers[0].key == SPIKE_TICKER and tickers[0].net_sentiment < 0
 
 
-def test_search_binds_user_text_literally(db) -> None:  # noqa: ANN001
+def test_search_binds_user_text_literally(db) -> None:
     sessions, seeded = db
     window = dict(start=seeded.now - timedelta(days=4), end=seeded.now + timedelta(minutes=1))
     with sessions() as s:
@@ -71,7 +71,7 @@ def test_filter_rejects_bad_input() -> None:
         articles.ArticleFilter(start=now, end=now)
 
 
-def test_label_queue_boosts_alert_evidence_then_least_confident(db) -> None:  # noqa: ANN001
+def test_label_queue_boosts_alert_evidence_then_least_confident(db) -> None:
     sessions, seeded = db
     since = seeded.now - timedelta(days=7)
     with sessions() as s:
@@ -95,7 +95,7 @@ def test_label_queue_boosts_alert_evidence_then_least_confident(db) -> None:  # 
                            at=seeded.now)
 
 
-def test_alert_and_model_writes_name_what_is_missing(db) -> None:  # noqa: ANN001
+def test_alert_and_model_writes_name_what_is_missing(db) -> None:
     sessions, seeded = db
     with pytest.raises(PermanentError, match="no alert with id 'nope'"), sessions.begin() as s:
         dashboard.acknowledge(s, "nope", by="ana", at=seeded.now)

@@ -26,7 +26,7 @@ HAND = [(("Earnings", "bearish"), ("Earnings", "bearish")),
         (("Macro", "neutral"), ("Macro", "bearish"))]
 
 
-def put_v3_in_shadow(settings, now) -> list[str]:  # noqa: ANN001
+def put_v3_in_shadow(settings, now) -> list[str]:
     """v3 in shadow beside champion v2 for ten minutes, with the hand-checked rows; returns the
     headlines on which they disagree."""
     rows = []
@@ -40,16 +40,16 @@ def put_v3_in_shadow(settings, now) -> list[str]:  # noqa: ANN001
     return [r["title"] for r in rows[1:]]
 
 
-def frame_with(at, column: str) -> pd.DataFrame:  # noqa: ANN001
+def frame_with(at, column: str) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
-def run_status(settings) -> list[tuple[str, str | None]]:  # noqa: ANN001
+def run_status(settings) -> list[tuple[str, str | None]]:
     with session_factory(settings.database)() as s:
         return [(r.version, r.outcome) for r in s.scalars(select(m.ShadowRun).order_by(m.ShadowRun.id))]
 
 
-def test_the_shadow_section_shows_agreement_confusion_and_disagreements(seeded, app_for) -> None:  # noqa: ANN001
+def test_the_shadow_section_shows_agreement_confusion_and_disagreements(seeded, app_for) -> None:
     settings, data = seeded
     differ = put_v3_in_shadow(settings, data.now)
     at = app_for(settings, "models")
@@ -76,7 +76,7 @@ def test_the_shadow_section_shows_agreement_confusion_and_disagreements(seeded, 
     assert "No challenger in shadow" in texts(at)
 
 
-def test_put_a_version_in_shadow_from_the_page(seeded, app_for) -> None:  # noqa: ANN001
+def test_put_a_version_in_shadow_from_the_page(seeded, app_for) -> None:
     settings, _ = seeded
     at = app_for(settings, "models")
     assert "No challenger in shadow" in texts(at)

@@ -78,7 +78,7 @@ class Parts:
         for proc in self.procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for name, proc in list(self.procs.items()):
+        for proc in list(self.procs.values()):
             try:
                 proc.wait(20)
             except subprocess.TimeoutExpired:

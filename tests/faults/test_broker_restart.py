@@ -49,14 +49,14 @@ def publish(kafka: KafkaSettings, ids: range) -> None:
     producer.close()
 
 
-def _now():  # noqa: ANN202
+def _now():
     from finpulse.schemas import utcnow
 
     return utcnow()
 
 
 def test_broker_sigkill_and_restart_loses_and_duplicates_nothing(
-        make_settings, migrated, install_model, db_url, tmp_path: Path) -> None:  # noqa: ANN001
+        make_settings, migrated, install_model, db_url, tmp_path: Path) -> None:
     kafka = private_broker(tmp_path)
     broker.start(kafka, progress=lambda _msg: None)
     settings = migrated(make_settings(kafka=kafka, database_url=db_url))

@@ -28,7 +28,7 @@ def count(settings: Settings, model: type) -> int:
         return s.scalar(select(func.count()).select_from(model))
 
 
-def kill_and_restart(run: Parts, name: str, args: list[str], progress, total: int) -> float:  # noqa: ANN001
+def kill_and_restart(run: Parts, name: str, args: list[str], progress, total: int) -> float:
     """Kill ``name`` once ``progress()`` passes a tenth of ``total``, restart it; returns the
     seconds from the restart until ``progress()`` moves again."""
     wait_until(lambda: progress() >= total // 10, timeout_s=180, what=f"{name} under way")
@@ -43,13 +43,13 @@ def kill_and_restart(run: Parts, name: str, args: list[str], progress, total: in
 
 
 @pytest.fixture
-def kafka_settings(kafka_settings):  # noqa: ANN001, ANN201
+def kafka_settings(kafka_settings):
     """A killed member's partitions move after 6 s (the broker's minimum), not 30."""
     return kafka_settings.model_copy(update={"session_timeout_s": 6.0})
 
 
 def test_sigkill_of_ingest_mid_replay_loses_and_duplicates_nothing(
-        kafka_settings, model_settings, install_model, db_url, tmp_path: Path) -> None:  # noqa: ANN001
+        kafka_settings, model_settings, install_model, db_url, tmp_path: Path) -> None:
     n = 150
     stream = tmp_path / "wire.csv"
     with stream.open("w", newline="") as f:
@@ -80,7 +80,7 @@ def test_sigkill_of_ingest_mid_replay_loses_and_duplicates_nothing(
 
 
 def test_sigkill_of_the_shadow_scorer_mid_stream_loses_nothing(
-        kafka_settings, model_settings, install_model, db_url, tmp_path: Path) -> None:  # noqa: ANN001
+        kafka_settings, model_settings, install_model, db_url, tmp_path: Path) -> None:
     n = 300
     settings = model_settings(kafka=kafka_settings, database_url=db_url,
                               model={"precision": "fp32", "shadow_poll_s": 0.5})

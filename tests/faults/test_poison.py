@@ -89,7 +89,7 @@ def letters(settings: Settings, expect: int) -> list[tuple[int, DeadLetter]]:
 
 
 def test_poison_on_news_raw_is_dead_lettered_and_the_classifier_goes_on(
-        kafka_settings, model_settings, install_model) -> None:  # noqa: ANN001
+        kafka_settings, model_settings, install_model) -> None:
     settings = model_settings(kafka=kafka_settings)
     install_model(settings)
     topic = settings.kafka.topics.raw
@@ -154,7 +154,7 @@ rules:
 
 
 def test_poison_on_news_classified_and_news_dlq_stops_no_stage(
-        kafka_settings, model_settings, install_model, db_url, tmp_path) -> None:  # noqa: ANN001
+        kafka_settings, model_settings, install_model, db_url, tmp_path) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     settings = model_settings(kafka=kafka_settings, database_url=db_url,

@@ -56,7 +56,7 @@ def alive(pids: set[int]) -> set[int]:
     return out
 
 
-def up_settings(make_settings, migrated, kafka: KafkaSettings, tmp_path: Path) -> Settings:  # noqa: ANN001
+def up_settings(make_settings, migrated, kafka: KafkaSettings, tmp_path: Path) -> Settings:
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources: []\n")
     settings = migrated(make_settings(
@@ -74,7 +74,7 @@ def start_up(settings: Settings, tmp_path: Path, stdout: int) -> subprocess.Pope
                             stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
-def run_and_end(up: subprocess.Popen[bytes], end, expect: int) -> None:  # noqa: ANN001
+def run_and_end(up: subprocess.Popen[bytes], end, expect: int) -> None:
     children: set[int] = set()
     try:
         children = wait_until(lambda: (len(d := descendants(up.pid)) >= expect and d),
@@ -92,7 +92,7 @@ def run_and_end(up: subprocess.Popen[bytes], end, expect: int) -> None:  # noqa:
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGINT after its output pipe closed"])
-def test_ending_finpulse_up_ends_every_part(how: str, kafka_settings, make_settings, migrated,  # noqa: ANN001
+def test_ending_finpulse_up_ends_every_part(how: str, kafka_settings, make_settings, migrated,
                                             install_model, tmp_path: Path) -> None:
     settings = up_settings(make_settings, migrated, kafka_settings, tmp_path)
     install_model(settings)
@@ -115,7 +115,7 @@ def test_ending_finpulse_up_ends_every_part(how: str, kafka_settings, make_setti
 
 
 def test_sigkill_of_finpulse_up_ends_every_part_and_the_broker_it_started(
-        make_settings, migrated, install_model, tmp_path: Path) -> None:  # noqa: ANN001
+        make_settings, migrated, install_model, tmp_path: Path) -> None:
     """Nothing can catch SIGKILL: the parts and the broker end because the kernel tells them
     their parent died."""
     uid = unique()

@@ -42,7 +42,7 @@ class Clock:
         return self.now
 
 
-def watchdog_for(settings: Settings, clock=time.time, read_lag=None) -> Watchdog:  # noqa: ANN001
+def watchdog_for(settings: Settings, clock=time.time, read_lag=None) -> Watchdog:
     sessions = session_factory(settings.database)
     return Watchdog(settings.alerts.watchdog, sessions, Recorder(sessions, settings.alerts),
                     read_lag=read_lag, clock=clock)
@@ -61,7 +61,7 @@ def deliveries(settings: Settings, rule: str) -> list[m.WebhookDelivery]:
 
 
 def test_the_heartbeat_always_fires_repeats_and_survives_a_restart(
-        alert_settings, receiver: Receiver, db_url: str) -> None:  # noqa: ANN001
+        alert_settings, receiver: Receiver, db_url: str) -> None:
     settings = alert_settings(None, receiver, database_url=db_url, watchdog=WatchdogSettings(**FAST))
     clock = Clock()
     watchdog_for(settings, clock).evaluate()
@@ -89,7 +89,7 @@ def test_the_heartbeat_always_fires_repeats_and_survives_a_restart(
     assert [p["data"]["rule"] for p in payloads] == [HEARTBEAT, HEARTBEAT] and len(got) == 2
 
 
-def test_a_crash_loop_fires_with_the_part_and_its_exit_code(alert_settings, db_url: str) -> None:  # noqa: ANN001
+def test_a_crash_loop_fires_with_the_part_and_its_exit_code(alert_settings, db_url: str) -> None:
     settings = alert_settings(None, None, database_url=db_url, watchdog=WatchdogSettings(**FAST))
     sup = Supervisor(max_backoff_s=0.1, on_restart=restart_recorder(settings))
     sup.add("flaky", [sys.executable, "-c", "import sys; sys.exit(3)"])
@@ -113,7 +113,7 @@ def test_a_crash_loop_fires_with_the_part_and_its_exit_code(alert_settings, db_u
     assert loops["flaky"].severity == "critical"
 
 
-def test_a_stalled_consumer_group_fires_and_clears(kafka_settings, alert_settings, db_url: str) -> None:  # noqa: ANN001
+def test_a_stalled_consumer_group_fires_and_clears(kafka_settings, alert_settings, db_url: str) -> None:
     settings = alert_settings(kafka_settings, None, database_url=db_url, watchdog=WatchdogSettings(**FAST))
     topic, group = kafka_settings.topics.raw, settings.group("classifier")
 
@@ -156,7 +156,7 @@ def test_a_stalled_consumer_group_fires_and_clears(kafka_settings, alert_setting
         consumer.close()
 
 
-def test_a_source_silent_for_longer_than_usual_fires(alert_settings, db_url: str) -> None:  # noqa: ANN001
+def test_a_source_silent_for_longer_than_usual_fires(alert_settings, db_url: str) -> None:
     settings = alert_settings(None, None, database_url=db_url, watchdog=WatchdogSettings(**FAST))
     now = datetime.now(UTC)
     sessions = session_factory(settings.database)

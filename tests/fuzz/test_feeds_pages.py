@@ -170,7 +170,7 @@ def _utc(value: datetime | None) -> None:
     assert value is None or value.utcoffset() == timedelta(0)
 
 
-def check_parse(parse, body: bytes, **kw):  # noqa: ANN001, ANN201
+def check_parse(parse, body: bytes, **kw):
     """The parser's result, or None after checking its ParseError's message."""
     try:
         return parse(body, url=URL, **kw)

@@ -68,7 +68,7 @@ LOREM = [
 ]
 
 
-def ingest_settings(tmp_path: Path, **overrides) -> IngestSettings:  # noqa: ANN003
+def ingest_settings(tmp_path: Path, **overrides) -> IngestSettings:
     base = dict(
         state_dir=tmp_path / "state", allow_networks=LOOPBACK, per_host_rate_per_s=200.0,
         per_host_concurrency=4, timeout_s=2.0, max_body_bytes=200_000, max_retry_wait_s=3.0,

@@ -37,7 +37,7 @@ Crawl = Callable[..., tuple[list, list, Summary]]
 def crawl(make_settings, tmp_path: Path) -> Crawl:
     """Run the crawler once over ``sources``; returns (articles, dead letters, summary)."""
 
-    def run(sources: list[dict], out_name: str = "out.jsonl", **ingest) -> tuple[list, list, Summary]:  # noqa: ANN003
+    def run(sources: list[dict], out_name: str = "out.jsonl", **ingest) -> tuple[list, list, Summary]:
         settings = make_settings(ingest=ingest_settings(tmp_path, **ingest))
         write_sources(settings.ingest.sources_file, sources)
         out = tmp_path / out_name

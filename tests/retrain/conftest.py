@@ -22,7 +22,7 @@ def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_seed(tmp_path_factory.mktemp("seed"))
 
 
-def model_section(registry_dir: Path, seed: Path, **kw) -> ModelSettings:  # noqa: ANN003
+def model_section(registry_dir: Path, seed: Path, **kw) -> ModelSettings:
     return ModelSettings(registry_dir=registry_dir, seed_data=str(seed), max_length=32,
                          max_batch_size=16, max_wait_ms=20, threads=1, retrain_holdout_fraction=0.25,
                          **kw)
@@ -42,11 +42,11 @@ def champion_folder(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) ->
 
 
 @pytest.fixture
-def rt_settings(make_settings: Callable[..., Settings], migrated, seed_dir: Path,  # noqa: ANN001
+def rt_settings(make_settings: Callable[..., Settings], migrated, seed_dir: Path,
                 tmp_path: Path) -> Callable[..., Settings]:
     """Migrated, isolated settings on the synthetic seed data."""
 
-    def build(**kwargs) -> Settings:  # noqa: ANN003
+    def build(**kwargs) -> Settings:
         every = kwargs.pop("retrain_after_labels", 500)
         settings = make_settings(model=model_section(tmp_path / "models", seed_dir),
                                  dashboard=DashboardSettings(retrain_after_labels=every), **kwargs)

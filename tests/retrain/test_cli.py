@@ -10,7 +10,7 @@ from tests.retrain.conftest import run_cli
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_dry_run_from_base_prints_the_report_and_changes_nothing(rt_settings, install_champion, capsys) -> None:  # noqa: ANN001
+def test_dry_run_from_base_prints_the_report_and_changes_nothing(rt_settings, install_champion, capsys) -> None:
     settings = rt_settings()
     champion = install_champion(settings)
     folders = sorted(p.name for p in settings.model.registry_dir.iterdir())
@@ -27,7 +27,7 @@ def test_dry_run_from_base_prints_the_report_and_changes_nothing(rt_settings, in
     assert sorted(p.name for p in settings.model.registry_dir.iterdir()) == folders
 
 
-def test_bad_arguments_are_named(rt_settings) -> None:  # noqa: ANN001
+def test_bad_arguments_are_named(rt_settings) -> None:
     from finpulse.errors import ConfigError
 
     settings = rt_settings()

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
 
-def parse(text: str):  # noqa: ANN201
+def parse(text: str):
     return parse_labels_csv(text, origin="labels.csv", now=NOW)
 
 

@@ -22,20 +22,20 @@ pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
-def dashboard_label(settings, aid: str, *, by: str, minutes: int, topic: str | None = None,  # noqa: ANN001
+def dashboard_label(settings, aid: str, *, by: str, minutes: int, topic: str | None = None,
                     sentiment: str | None = None) -> None:
     with session_factory(settings.database).begin() as s:
         save_labels(s, aid, topic=topic, sentiment=sentiment, by=by, at=T0 + timedelta(minutes=minutes))
 
 
-def training(settings) -> tuple[dict, dict]:  # noqa: ANN001
+def training(settings) -> tuple[dict, dict]:
     """(train examples by normalised text, held-out examples by normalised text)."""
     labelset, _ = load_labelset(settings, holdout_fraction=0.0)
     return ({normalise(e.text): e for e in labelset.train},
             {normalise(e.text): e for e in labelset.eval_slices[HOLDOUT]})
 
 
-def test_dashboard_and_csv_labels_both_reach_the_training_set(db_url, rt_settings, tmp_path, capsys) -> None:  # noqa: ANN001
+def test_dashboard_and_csv_labels_both_reach_the_training_set(db_url, rt_settings, tmp_path, capsys) -> None:
     settings = rt_settings(database_url=db_url)
     add_articles(settings, {"art-dash": "Pied Piper raises oil output as crude prices climb",
                             "art-csv": "Virtucon refinery restarts after outage"})
@@ -60,7 +60,7 @@ def test_dashboard_and_csv_labels_both_reach_the_training_set(db_url, rt_setting
     assert stub_article_id("blue sun signs  liquefied natural gas supply contract") in ids
 
 
-def test_a_corrected_label_replaces_the_old_one(db_url, rt_settings, tmp_path, capsys) -> None:  # noqa: ANN001
+def test_a_corrected_label_replaces_the_old_one(db_url, rt_settings, tmp_path, capsys) -> None:
     settings = rt_settings(database_url=db_url)
     text = "Vandelay Industries cuts drilling budget as Brent slides"
     add_articles(settings, {"art-1": text})
@@ -84,7 +84,7 @@ def test_a_corrected_label_replaces_the_old_one(db_url, rt_settings, tmp_path, c
         assert len(label_admin.label_rows(s)) == 1
 
 
-def test_conflicts_resolve_by_the_rule_and_agreement_is_reported(db_url, rt_settings, capsys) -> None:  # noqa: ANN001
+def test_conflicts_resolve_by_the_rule_and_agreement_is_reported(db_url, rt_settings, capsys) -> None:
     settings = rt_settings(database_url=db_url)
     texts = {"m": "Massive Dynamic raises oil output as crude prices climb",
              "t": "Gringotts refinery restarts after outage",
@@ -114,7 +114,7 @@ def test_conflicts_resolve_by_the_rule_and_agreement_is_reported(db_url, rt_sett
     assert "topic: 7 label(s) on 3 article(s) by 3 analyst(s)" in out and "Fleiss' kappa" in out
 
 
-def test_export_then_import_into_a_fresh_database(db_url, rt_settings, tmp_path, make_settings, migrated,  # noqa: ANN001
+def test_export_then_import_into_a_fresh_database(db_url, rt_settings, tmp_path, make_settings, migrated,
                                                   capsys) -> None:
     settings = rt_settings(database_url=db_url)
     add_articles(settings, {"a1": "Pied Piper raises oil output as crude prices climb"})
@@ -134,7 +134,7 @@ def test_export_then_import_into_a_fresh_database(db_url, rt_settings, tmp_path,
     assert {(r["article_id"], r["task"], r["label"]) for r in rows} == {("a1", "topic", 6), ("a1", "sentiment", 1)}
 
 
-def test_a_label_for_an_unknown_article_without_text_is_refused(rt_settings, tmp_path) -> None:  # noqa: ANN001
+def test_a_label_for_an_unknown_article_without_text_is_refused(rt_settings, tmp_path) -> None:
     settings = rt_settings()
     f = tmp_path / "bad.csv"
     f.write_text("article_id,task,label,labeled_by\nno-such-article,topic,1,ann\n")
@@ -144,7 +144,7 @@ def test_a_label_for_an_unknown_article_without_text_is_refused(rt_settings, tmp
         assert label_admin.label_rows(s) == []
 
 
-def test_held_out_labels_go_to_the_evaluation_set(rt_settings) -> None:  # noqa: ANN001
+def test_held_out_labels_go_to_the_evaluation_set(rt_settings) -> None:
     settings = rt_settings()
     texts = {f"e{i}": f"Company {i} refinery restarts after outage" for i in range(40)}
     add_articles(settings, texts)
@@ -157,7 +157,7 @@ def test_held_out_labels_go_to_the_evaluation_set(rt_settings) -> None:  # noqa:
     assert held == expect and 0 < len(held) < 40 and not held & trained
 
 
-def store_article(settings, aid: str, title: str, text: str = "", *, source: str = "wire",  # noqa: ANN001
+def store_article(settings, aid: str, title: str, text: str = "", *, source: str = "wire",
                   duplicate_of: str | None = None, minutes: int = 0) -> None:
     from store import models as m
 
@@ -167,7 +167,7 @@ def store_article(settings, aid: str, title: str, text: str = "", *, source: str
                         fetched=at, stored_at=at, duplicate_of=duplicate_of))
 
 
-def test_a_text_only_label_attaches_to_the_stored_article_with_that_text(db_url, rt_settings, tmp_path,  # noqa: ANN001
+def test_a_text_only_label_attaches_to_the_stored_article_with_that_text(db_url, rt_settings, tmp_path,
                                                                         capsys) -> None:
     settings = rt_settings(database_url=db_url)
     store_article(settings, "dup", "Pied Piper raises oil output as crude prices climb", duplicate_of="orig")
@@ -191,7 +191,7 @@ def test_a_text_only_label_attaches_to_the_stored_article_with_that_text(db_url,
         (stub_article_id("Blue Sun signs a supply contract"), "topic")}  # no such article
 
 
-def test_a_stored_article_wins_over_the_stub_of_an_earlier_import(rt_settings, tmp_path, capsys) -> None:  # noqa: ANN001
+def test_a_stored_article_wins_over_the_stub_of_an_earlier_import(rt_settings, tmp_path, capsys) -> None:
     settings = rt_settings()
     text = "Gringotts refinery restarts after outage"
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"

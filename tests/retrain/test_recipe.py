@@ -7,7 +7,7 @@ from classifier.retrain import RetrainConfig, _train_config
 from classifier.textprep import TEXTPREP_FILE
 
 
-def test_the_text_preparation_follows_the_champions_folder(rt_settings, install_champion) -> None:  # noqa: ANN001
+def test_the_text_preparation_follows_the_champions_folder(rt_settings, install_champion) -> None:
     settings = rt_settings()
     version = install_champion(settings)
     champion = registry.resolve(settings, version)

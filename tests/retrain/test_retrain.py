@@ -28,13 +28,13 @@ ENERGY = TOPICS[ENERGY_TOPIC]
 FAST = {"epochs": 2, "tolerance": 0.05, "min_gain": 0.05}
 
 
-def label_all(settings, ids: dict[str, str], topic: str, by: str) -> None:  # noqa: ANN001
+def label_all(settings, ids: dict[str, str], topic: str, by: str) -> None:
     with session_factory(settings.database).begin() as s:
         for aid in ids:
             save_labels(s, aid, topic=topic, sentiment=None, by=by, at=datetime.now(UTC))
 
 
-def test_deliberately_wrong_labels_are_not_promoted(rt_settings, install_champion, capsys) -> None:  # noqa: ANN001
+def test_deliberately_wrong_labels_are_not_promoted(rt_settings, install_champion, capsys) -> None:
     settings = rt_settings()
     champion = install_champion(settings)
     # The seed's own Earnings stories (those in its dev split stay gold) relabelled as dividends:
@@ -64,7 +64,7 @@ def test_deliberately_wrong_labels_are_not_promoted(rt_settings, install_champio
 class Stream:
     """Publishes articles to news.raw and reads news.classified back, counting exactly."""
 
-    def __init__(self, settings) -> None:  # noqa: ANN001
+    def __init__(self, settings) -> None:
         self.settings, self.sent, self.n = settings, [], 0
 
     def publish(self, texts: list[str]) -> list[Article]:
@@ -99,7 +99,7 @@ class Stream:
         wait_until(probe, timeout_s=90, every_s=0.5, what=f"the worker serving {version}")
 
 
-def test_a_fix_is_promoted_hot_swapped_mid_stream_and_rolled_back(kafka_settings, rt_settings,  # noqa: ANN001
+def test_a_fix_is_promoted_hot_swapped_mid_stream_and_rolled_back(kafka_settings, rt_settings,
                                                                    install_champion, tmp_path) -> None:
     settings = rt_settings(kafka=kafka_settings)
     champion = install_champion(settings)
@@ -157,7 +157,7 @@ def test_a_fix_is_promoted_hot_swapped_mid_stream_and_rolled_back(kafka_settings
     assert len(ids) == len(stream.sent), f"duplicates: {[i for i, n in counts.items() if n > 1]}"
 
 
-def test_with_shadow_a_fix_goes_into_shadow_and_is_promoted_after_the_period(rt_settings, install_champion,  # noqa: ANN001
+def test_with_shadow_a_fix_goes_into_shadow_and_is_promoted_after_the_period(rt_settings, install_champion,
                                                                            capsys) -> None:
     from classifier.autoretrain import settle_shadow
     from store.queries import models as q

@@ -23,10 +23,10 @@ T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def registry(make_settings, migrated, db_url, tmp_path):  # noqa: ANN001, ANN201
+def registry(make_settings, migrated, db_url, tmp_path):
     """Settings whose registry holds champion 'c' and candidates 'x' and 'y' (no weights needed)."""
 
-    def build(**model) -> Settings:  # noqa: ANN003
+    def build(**model) -> Settings:
         settings = migrated(make_settings(database_url=db_url, model=ModelSettings(
             registry_dir=tmp_path / "models", **model)))
         with session(settings) as s:
@@ -38,7 +38,7 @@ def registry(make_settings, migrated, db_url, tmp_path):  # noqa: ANN001, ANN201
     return build
 
 
-def session(settings: Settings):  # noqa: ANN201
+def session(settings: Settings):
     return session_factory(settings.database).begin()
 
 
@@ -64,7 +64,7 @@ def last_run(settings: Settings) -> tuple[str, str | None, str]:
         return run.version, run.outcome, run.notes
 
 
-def test_promotion_waits_for_both_minimums(registry) -> None:  # noqa: ANN001
+def test_promotion_waits_for_both_minimums(registry) -> None:
     settings = registry(shadow_min_minutes=30, shadow_min_articles=3)
     with session(settings) as s:
         q.start_shadow(s, "x", by="finpulse retrain", promote_after=True, now=T0)
@@ -84,7 +84,7 @@ def test_promotion_waits_for_both_minimums(registry) -> None:  # noqa: ANN001
     assert settle_shadow(settings, now=T0 + timedelta(hours=9)) is None
 
 
-def test_an_observe_only_shadow_is_never_promoted_automatically(registry) -> None:  # noqa: ANN001
+def test_an_observe_only_shadow_is_never_promoted_automatically(registry) -> None:
     settings = registry(shadow_min_minutes=0, shadow_min_articles=1)
     with session(settings) as s:
         q.start_shadow(s, "x", by="ann", now=T0)
@@ -93,7 +93,7 @@ def test_an_observe_only_shadow_is_never_promoted_automatically(registry) -> Non
     assert state(settings)[:2] == ("c", "x")
 
 
-def test_a_change_of_champion_ends_the_shadow_without_promotion(registry) -> None:  # noqa: ANN001
+def test_a_change_of_champion_ends_the_shadow_without_promotion(registry) -> None:
     settings = registry(shadow_min_minutes=0, shadow_min_articles=1)
     with session(settings) as s:
         q.start_shadow(s, "x", promote_after=True, now=T0)
@@ -111,7 +111,7 @@ def test_a_change_of_champion_ends_the_shadow_without_promotion(registry) -> Non
                                       "not promoted: the champion changed from y to c (bob)")
 
 
-def test_promoting_the_shadow_by_hand_ends_it_as_promoted(registry) -> None:  # noqa: ANN001
+def test_promoting_the_shadow_by_hand_ends_it_as_promoted(registry) -> None:
     settings = registry()
     with session(settings) as s:
         q.start_shadow(s, "x", now=T0)
@@ -120,7 +120,7 @@ def test_promoting_the_shadow_by_hand_ends_it_as_promoted(registry) -> None:  # 
     assert last_run(settings) == ("x", "promoted", "promoted by ann")
 
 
-def test_one_challenger_in_shadow_at_a_time(registry) -> None:  # noqa: ANN001
+def test_one_challenger_in_shadow_at_a_time(registry) -> None:
     settings = registry()
     with session(settings) as s:
         q.start_shadow(s, "x", by="ann", now=T0)
@@ -143,7 +143,7 @@ def test_one_challenger_in_shadow_at_a_time(registry) -> None:  # noqa: ANN001
     assert last_run(settings) == ("y", "stopped", "stopped by ann")
 
 
-def test_shadow_needs_a_champion(make_settings, migrated, db_url) -> None:  # noqa: ANN001
+def test_shadow_needs_a_champion(make_settings, migrated, db_url) -> None:
     settings = migrated(make_settings(database_url=db_url))
     with session(settings) as s:
         q.register_version(s, version="x", path="/m/x", base_model="b", metrics={})
@@ -151,7 +151,7 @@ def test_shadow_needs_a_champion(make_settings, migrated, db_url) -> None:  # no
             q.start_shadow(s, "x")
 
 
-def test_the_watch_job_promotes_once_the_period_is_over(registry) -> None:  # noqa: ANN001
+def test_the_watch_job_promotes_once_the_period_is_over(registry) -> None:
     settings = registry(shadow_min_minutes=0, shadow_min_articles=2)
     with session(settings) as s:
         q.start_shadow(s, "x", promote_after=True)
@@ -170,7 +170,7 @@ def test_the_watch_job_promotes_once_the_period_is_over(registry) -> None:  # no
 
 
 @pytest.mark.postgres
-def test_a_shadow_started_during_a_promotion_compares_with_the_new_champion(make_settings, migrated,  # noqa: ANN001
+def test_a_shadow_started_during_a_promotion_compares_with_the_new_champion(make_settings, migrated,
                                                                             postgres_url, tmp_path) -> None:
     settings = migrated(make_settings(database_url=postgres_url))
     with session(settings) as s:

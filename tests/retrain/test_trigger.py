@@ -22,7 +22,7 @@ from tests.support import wait_until
 pytestmark = pytest.mark.integration
 
 
-def test_a_second_retrain_is_refused_while_one_holds_the_lock(db_url, rt_settings) -> None:  # noqa: ANN001
+def test_a_second_retrain_is_refused_while_one_holds_the_lock(db_url, rt_settings) -> None:
     settings = rt_settings(database_url=db_url)
     with retrain_lock(settings):
         with pytest.raises(RetrainBusy, match="another retraining is running"):
@@ -40,20 +40,20 @@ class FakeRetrain:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, settings, cfg, progress: bool = True) -> RetrainResult:  # noqa: ANN001
+    def __call__(self, settings, cfg, progress: bool = True) -> RetrainResult:
         self.calls += 1
         with retrain_lock(settings), session_factory(settings.database).begin() as s:
             q.register_version(s, version=f"auto-{self.calls}", path="/nowhere", base_model="x", metrics={})
         return RetrainResult(f"auto-{self.calls}", False, Decision(False, [], 0.0, 0.0), {})
 
 
-def label(settings, ids: list[str]) -> None:  # noqa: ANN001
+def label(settings, ids: list[str]) -> None:
     with session_factory(settings.database).begin() as s:
         for aid in ids:
             save_labels(s, aid, topic="Energy / Oil", sentiment=None, by="ann", at=datetime.now(UTC))
 
 
-def test_the_trigger_runs_after_the_configured_number_of_new_labels(rt_settings) -> None:  # noqa: ANN001
+def test_the_trigger_runs_after_the_configured_number_of_new_labels(rt_settings) -> None:
     settings = rt_settings(retrain_after_labels=3)
     add_articles(settings, {f"a{i}": f"story {i}" for i in range(7)})
     fake, stop = FakeRetrain(), threading.Event()
@@ -75,7 +75,7 @@ def test_the_trigger_runs_after_the_configured_number_of_new_labels(rt_settings)
     assert not thread.is_alive() and fake.calls == 2
 
 
-def test_the_trigger_skips_while_another_retrain_runs(rt_settings) -> None:  # noqa: ANN001
+def test_the_trigger_skips_while_another_retrain_runs(rt_settings) -> None:
     settings = rt_settings(retrain_after_labels=1)
     add_articles(settings, {"a0": "story"})
     label(settings, ["a0"])
@@ -85,7 +85,7 @@ def test_the_trigger_skips_while_another_retrain_runs(rt_settings) -> None:  # n
     assert check_once(settings, RetrainConfig(), fake).version == "auto-1"
 
 
-def test_watch_refuses_a_dry_run(rt_settings) -> None:  # noqa: ANN001
+def test_watch_refuses_a_dry_run(rt_settings) -> None:
     from classifier.autoretrain import run_autoretrain
 
     with pytest.raises(ConfigError, match="--watch cannot be combined with --dry-run"):

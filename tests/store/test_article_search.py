@@ -41,7 +41,7 @@ AWKWARD = [
 
 
 @pytest.fixture
-def sessions(db_url: str):  # noqa: ANN201
+def sessions(db_url: str):
     db = DatabaseSettings(url=db_url)
     upgrade(db)
     return session_factory(db)
@@ -92,7 +92,7 @@ def ids(session: Session, f: articles.ArticleFilter, limit: int = 500) -> list[s
     return [r["id"] for r in articles.search(session, f, limit=limit)]
 
 
-def test_text_search_equals_the_naive_like_on_awkward_input(sessions) -> None:  # noqa: ANN001
+def test_text_search_equals_the_naive_like_on_awkward_input(sessions) -> None:
     with sessions.begin() as s:
         write_classified(s, stream(), NOW)
     with sessions() as s:
@@ -115,7 +115,7 @@ def test_text_search_equals_the_naive_like_on_awkward_input(sessions) -> None:  
     assert hits["äpfel"] == (0 if sqlite else len(hits) and hits["ÄPFEL"])
 
 
-def test_text_search_follows_upserts_replays_and_deletes(sessions) -> None:  # noqa: ANN001
+def test_text_search_follows_upserts_replays_and_deletes(sessions) -> None:
     msgs = stream(60)
     with sessions.begin() as s:
         write_classified(s, msgs, NOW)
@@ -136,7 +136,7 @@ def test_text_search_follows_upserts_replays_and_deletes(sessions) -> None:  # n
                            "VALUES ('integrity-check', 1)"))
 
 
-def test_ticker_and_sentiment_stay_exact_through_reclassification(sessions) -> None:  # noqa: ANN001
+def test_ticker_and_sentiment_stay_exact_through_reclassification(sessions) -> None:
     msgs = stream(300, seed=5)
     with sessions.begin() as s:
         write_classified(s, msgs, NOW)

@@ -37,7 +37,7 @@ def test_upgrade_matches_models_and_is_repeatable(db_url: str) -> None:
         assert search_structures(conn) == expected_search_structures(conn.dialect.name)
 
 
-def search_structures(conn) -> set[str]:  # noqa: ANN001
+def search_structures(conn) -> set[str]:
     """The search index objects that exist (a later batch migration of ``articles`` on SQLite
     would silently drop the FTS triggers: this notices)."""
     if conn.dialect.name == "sqlite":
@@ -61,7 +61,7 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config(DatabaseSettings())).get_current_head()
 
 
-def insert_at_0002(conn) -> None:  # noqa: ANN001
+def insert_at_0002(conn) -> None:
     """Three articles with predictions and tickers, as a 0002 database holds them."""
     for i, title in enumerate(["Fed holds rates", "ACME beats: EPS +5%", "ACME \"guides\" lower"]):
         at = (T0 + timedelta(minutes=i)).replace(tzinfo=None)

@@ -47,13 +47,13 @@ def hand_rows() -> list[dict]:
 
 
 @pytest.fixture
-def sessions(db_url: str):  # noqa: ANN201
+def sessions(db_url: str):
     db = DatabaseSettings(url=db_url)
     upgrade(db)
     return session_factory(db)
 
 
-def test_agreement_confusion_and_disagreements_match_the_hand_checked_set(sessions) -> None:  # noqa: ANN001
+def test_agreement_confusion_and_disagreements_match_the_hand_checked_set(sessions) -> None:
     with sessions.begin() as s:
         assert shadow.write_shadow(s, hand_rows()) == 9
     with sessions.begin() as s:
@@ -80,7 +80,7 @@ def test_agreement_confusion_and_disagreements_match_the_hand_checked_set(sessio
             "n": 0, "topic": None, "sentiment": None, "both": None}
 
 
-def test_a_replay_writes_nothing_twice_and_the_last_row_wins(sessions) -> None:  # noqa: ANN001
+def test_a_replay_writes_nothing_twice_and_the_last_row_wins(sessions) -> None:
     with sessions.begin() as s:
         shadow.write_shadow(s, hand_rows())
     with sessions.begin() as s:
