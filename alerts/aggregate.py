@@ -87,14 +87,17 @@ class Counts:
     sum_score: float = 0.0
     model_version: str | None = None
     evidence: list[dict[str, Any]] = field(default_factory=list)
-    seen: list[str] = field(default_factory=list)  # article ids, so a replay counts once
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Counts:
-        return cls(**data) if data else cls()
+        if not data:
+            return cls()
+        # Buckets written before the engine kept its own table of counted articles carry
+        # their article ids under "seen": no longer needed.
+        return cls(**{k: v for k, v in data.items() if k != "seen"})
 
     def merge(self, other: Counts) -> None:
         self.n += other.n
@@ -106,12 +109,8 @@ class Counts:
         self.evidence.extend(other.evidence)
 
 
-def add(counts: Counts, c: Contribution, rank: Callable[[dict[str, Any]], float]) -> bool:
-    """Count ``c`` into ``counts``; False when that article was already counted here."""
-    aid = c.evidence["article_id"]
-    if aid in counts.seen:
-        return False
-    counts.seen.append(aid)
+def add(counts: Counts, c: Contribution, rank: Callable[[dict[str, Any]], float]) -> None:
+    """Count ``c`` into ``counts`` (the caller makes sure each article counts once)."""
     counts.n += 1
     if c.sentiment in ("bearish", "bullish", "neutral"):
         setattr(counts, c.sentiment, getattr(counts, c.sentiment) + 1)
@@ -120,4 +119,3 @@ def add(counts: Counts, c: Contribution, rank: Callable[[dict[str, Any]], float]
     counts.evidence = sorted([*counts.evidence, c.evidence], key=rank, reverse=True)[
         :EVIDENCE_PER_BUCKET
     ]
-    return True

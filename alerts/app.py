@@ -66,7 +66,8 @@ def build_app(settings: Settings, rules: RuleSet, recorder: Recorder, *,
     dlq = app.topic(kafka.topics.dlq, key_serializer="raw", value_serializer="raw")
     buckets = app.Table("buckets", default=None, partitions=kafka.partitions)
     states = app.Table("states", default=None, partitions=kafka.partitions)
-    engine = Engine(rules, buckets, states, lateness_s=conf.lateness_s)
+    counted = app.Table("counted", default=None, partitions=kafka.partitions)
+    engine = Engine(rules, buckets, states, lateness_s=conf.lateness_s, counted=counted)
     ticks = {"n": 0}
 
     @app.agent(classified)

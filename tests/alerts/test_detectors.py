@@ -3,6 +3,7 @@ plain dicts (the same code the faust worker runs over its tables)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -89,6 +90,33 @@ def test_replayed_article_counts_once() -> None:
     fp = next(iter(engine.states))
     obs = observe(rs.rules[0], lambda b: engine._bucket(fp, b), T0.timestamp() + 1)
     assert obs.value == 1
+
+
+def test_counted_articles_are_remembered_only_while_they_could_count_again() -> None:
+    rs = rules(BASE.format(scope="ticker", metric="count", min_count=1, detector="{above: 0}"))
+    window = rs.rules[0].window
+    engine = Engine(rs, {}, {}, lateness_s=30)
+    msgs = [classified(sentiment="bearish", tickers=("X",), published=T0 + timedelta(seconds=i))
+            for i in range(50)]
+    feed(engine, rs, msgs)
+    assert len(engine.counted) == 50
+    bucket_sizes = {len(json.dumps(v)) for v in engine.buckets.values()}
+    engine.expire(T0.timestamp() + window + 30)  # all within window + lateness: remembered
+    assert len(engine.counted) == 50
+    engine.expire(T0.timestamp() + window + 30 + 19.5)  # the oldest 20 could count no more
+    assert len(engine.counted) == 30
+    fp = next(iter(engine.states))
+
+    def total() -> int:
+        return sum(engine._bucket(fp, int(b.rpartition("|")[2])).n for b in engine.buckets)
+
+    before = total()
+    feed(engine, rs, msgs[20:])  # the remembered ones, replayed: counted once still
+    assert total() == before
+    engine.expire(T0.timestamp() + 49 + window + 31)  # past it for all: a replay would be late
+    assert len(engine.counted) == 0
+    # Each bucket stays a few counters whatever it holds (it used to carry every article id).
+    assert max(bucket_sizes) < 2000
 
 
 def test_min_count_blocks_small_samples() -> None:
