@@ -1,6 +1,6 @@
 """Sustained load through the whole pipeline: publish articles at a steady rate for a while,
 with ``finpulse classify``, ``finpulse sink`` and ``finpulse alerts`` running as their own
-processes, then print the end-to-end latency (published to news.raw -> row in the database)
+processes under the supervisor (as ``finpulse up`` runs them), then print the end-to-end latency (published to news.raw -> row in the database)
 and each part's memory at the start and at the end.
 
     .venv/bin/python bench/soak.py [--rate 100] [--minutes 10] [--model VERSION_OR_DIR]
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -57,13 +56,6 @@ def _children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(k) for k in kids] + [g for k in kids for g in _children(int(k))]
-
-
-def spawn(args: list[str], config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FINPULSE_")}
-    env["FINPULSE_CONFIG"] = str(config)
-    return subprocess.Popen([sys.executable, "-m", "finpulse", *args], env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def publish(settings, rate: float, seconds: float, stop: threading.Event) -> int:
@@ -108,6 +100,7 @@ def main() -> int:
     from classifier import registry
     from finpulse import broker
     from finpulse.settings import Settings, TopicNames
+    from finpulse.supervisor import Supervisor
     from store import models as m
     from store.db import session_factory
     from store.migrate import upgrade
@@ -136,7 +129,16 @@ def main() -> int:
 
     print(f"machine: {describe()}")
     print(f"model {info.version}; {args.rate:g} articles/s for {args.minutes:g} min; logs in {tmp}")
-    procs = {name: spawn([name], config, tmp / f"{name}.log") for name in PARTS}
+    # Under the supervisor, as `finpulse up` runs them: a part that exits is started again,
+    # and the restarts are reported with the figures.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FINPULSE_")}
+    env["FINPULSE_CONFIG"] = str(config)
+    sup = Supervisor(max_backoff_s=5.0)
+    for name in PARTS:
+        sup.add(name, [sys.executable, "-m", "finpulse", name], env=env)
+    procs = {c.name: c for c in sup.children}
+    watch_stop = threading.Event()
+    threading.Thread(target=sup.watch, args=(watch_stop,), daemon=True).start()
     stop = threading.Event()
     seconds = args.minutes * 60
     sent_box: dict[str, int] = {}
@@ -145,7 +147,7 @@ def main() -> int:
         time.sleep(20)  # the parts load and join their groups before the clock starts
         publisher.start()
         time.sleep(min(args.warmup_s, seconds))
-        first = {name: rss_kib(p.pid) for name, p in procs.items()}
+        first = {name: rss_kib(c.proc.pid) for name, c in procs.items()}
         publisher.join()
         sessions = session_factory(settings.database)
         deadline = time.monotonic() + 300
@@ -156,18 +158,13 @@ def main() -> int:
             if stored >= sent:
                 break
             time.sleep(1)
-        last = {name: rss_kib(p.pid) for name, p in procs.items()}
+        last = {name: rss_kib(c.proc.pid) for name, c in procs.items()}
         with sessions() as s:
             rows = s.execute(select(m.Article.fetched, m.Article.stored_at)).all()
     finally:
         stop.set()
-        for p in procs.values():
-            p.terminate()
-        for p in procs.values():
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        watch_stop.set()
+        sup.stop_all(timeout_s=30)
     lat = sorted((stored - fetched).total_seconds() * 1000 for fetched, stored in rows)
     if not lat:
         print("no article reached the database: see the logs")
@@ -176,6 +173,8 @@ def main() -> int:
     print(f"published {sent}, stored {len(lat)} ({len(lat) / max(1, sent):.1%})")
     print(f"end-to-end latency ms: p50 {q[49]:.0f}  p95 {q[94]:.0f}  p99 {q[98]:.0f}  max {lat[-1]:.0f}"
           f"  (goal: p99 < 2000) -> {'met' if q[98] < 2000 else 'NOT met'}")
+    print("restarts: " + ", ".join(f"{c.name} {c.restarts}" for c in sup.children)
+          + " (a restart resets that part's memory figures)")
     for name in PARTS:
         growth = (last[name] - first[name]) / max(1, first[name])
         print(f"{name:<9} RSS {first[name] / 1024:7.1f} MiB after warm-up -> {last[name] / 1024:7.1f} MiB"
