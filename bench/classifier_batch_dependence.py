@@ -2,7 +2,7 @@
 texts in one call and then one at a time, and print the share of labels that agree.
 
 fp32 should agree on every text; dynamic int8 quantisation scales activations per batch, so
-some of its labels may change (this is why ``model.precision: auto`` is fp32; TRAINING.md).
+some of its labels may change (this is why ``model.precision: auto`` is fp32; docs/experiments.md).
 
     .venv/bin/python bench/classifier_batch_dependence.py [--model VERSION_OR_DIR] [--n 800]
         [--paths onnxruntime:fp32,onnxruntime:int8] [--max-length 64]

@@ -8,7 +8,7 @@ For each task this prints the dev figures as served, at the fixed settings k 10,
 flattering). Then the honest figure: 20 random halves of the dev split, the settings chosen
 on one half, the change against "as served" measured on the other.
 
-TRAINING.md, "Tenth session", has the figures for three models: noise across them, so finpulse
+docs/experiments.md, "E10", has the figures for three models: noise across them, so finpulse
 does not serve such a vote (the implementation is in the commit "Neighbour part", reverted).
 
     .venv/bin/python bench/classifier_neighbours.py [--model VERSION_OR_DIR] [--threads N]

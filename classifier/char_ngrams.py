@@ -2,7 +2,7 @@
 
 scikit-learn's ``HashingVectorizer(analyzer="char_wb")`` builds every n-gram of a text in a
 Python loop and hashes it, which made it most of the lexical part's cost at inference (about
-0.2 ms of 0.35 ms per text; classifier/TRAINING.md, "Eighth session"). But ``char_wb`` n-grams
+0.2 ms of 0.35 ms per text; docs/experiments.md, "E8"). But ``char_wb`` n-grams
 never cross a word boundary: a text's n-grams are the concatenation of its words' n-grams, and
 most words of a story have been seen before (figures and names often have not). So each
 distinct word is analysed and hashed once, by the vectorizer itself, and its feature indices

@@ -8,8 +8,8 @@ probabilities there (``train._fit``): the sentiment teacher teaches sentiment on
 texts (a topic teacher, teaching topic on the sentiment-only texts, was tried and is not
 shipped: it cost topic macro-F1). A teacher runs once
 (``finpulse teacher --task``); its probabilities are kept in a small file, so training the
-student costs what training without it costs. Figures: classifier/TRAINING.md, "Fifth session"
-and "Sixth session".
+student costs what training without it costs. Figures: docs/experiments.md, "E5"
+and "E6".
 
 A soft-label file (gzipped JSON) holds:
 
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "finpulse-soft-labels/1"
 # Shipped with the code: the default recipe's teachers, each run once on the seed data's train
-# split (seed 13, 10 % dev); how each was made is in its "teacher" entry and in TRAINING.md.
+# split (seed 13, 10 % dev); how each was made is in its "teacher" entry and in docs/experiments.md.
 PACKAGED_DIR = Path(__file__).resolve().parent / "soft_labels"
 PACKAGED = PACKAGED_DIR / "mpnet-sentiment.json.gz"
 

@@ -3,7 +3,7 @@
 With ``TrainConfig.frozen_layers = k``, the embeddings and the lowest ``k`` transformer layers
 are frozen; their output for every training text is computed once (in eval mode, so without
 dropout) and kept, and each training step runs only the layers above. On 2 CPU cores this
-halves the cost of a step with k = 3 of MiniLM's 6 layers (classifier/TRAINING.md), which buys
+halves the cost of a step with k = 3 of MiniLM's 6 layers (docs/experiments.md), which buys
 a second epoch inside the training budget.
 
 Only training uses this: inference runs the whole model as usual, and gives the same outputs

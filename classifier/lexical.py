@@ -4,7 +4,7 @@ and one linear classifier per task, whose probabilities are mixed with the encod
 Why: after the one epoch the CPU budget allows, the MiniLM encoder still misses surface cues
 that a bag of n-grams catches at once (tickers, "IPO", "dividend", "downgrade"), and the two
 make different mistakes. Averaging their probabilities gave +3.5 points of topic accuracy and
-+5 of macro-F1 on the dev split (classifier/TRAINING.md). It costs ~20 s of training and
++5 of macro-F1 on the dev split (docs/experiments.md). It costs ~20 s of training and
 well under a millisecond per text at inference; the encoder still runs once per article.
 
 Everything needed at inference is arrays (no pickles): the hashing is stateless

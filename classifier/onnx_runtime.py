@@ -6,7 +6,7 @@ both heads and their softmax, with dynamic batch and sequence axes. The lexical 
 version has one, stays outside the graph (``Engine`` mixes it in), as on the torch path.
 
 Why: on these CPUs ONNX Runtime runs the same fp32 network faster than torch eager (fused
-kernels, no Python per op); figures in classifier/TRAINING.md and ``bench/classifier_throughput.py``.
+kernels, no Python per op); figures in docs/experiments.md and ``bench/classifier_throughput.py``.
 
 The export is cached as ``<version>/onnx/<file_name(precision, depth)>``. It is written to a temporary
 name and renamed, so two workers exporting at once never read a half-written file. A folder that
@@ -32,10 +32,10 @@ OPSET = 17
 ORT_PRECISIONS = ("fp32", "int8")
 def int8_fp32_layers(depth: int) -> int:
     """How many of the lowest transformer layers int8 keeps in fp32, for an encoder ``depth``
-    layers deep. MiniLM's six: two (with one kept, the fourth session's default lost 0.53 topic
+    layers deep. MiniLM's six: two (with one kept, E4's default lost 0.53 topic
     accuracy points on the dev split, 0.5 allowed; with two, -0.18 topic and +0.21 sentiment,
-    ~1.2x fp32's speed: TRAINING.md, "Fifth session"). The 3-layer student: none (-0.24 topic,
-    1.45x fp32's speed; "Seventh session"). The number is part of the cached file's name, so a
+    ~1.2x fp32's speed: docs/experiments.md, "E5"). The 3-layer student: none (-0.24 topic,
+    1.45x fp32's speed; "E7"). The number is part of the cached file's name, so a
     change re-quantises instead of reading an old file."""
     return 0 if depth <= 3 else 2
 

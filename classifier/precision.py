@@ -35,7 +35,7 @@ def cpu_has_bf16() -> bool:
 
 def pick_precision(precision: str, device: str) -> str:
     """Resolve ``auto`` to the path measured fastest while staying within 0.5 accuracy points of
-    fp32 (see classifier/TRAINING.md): fp32 on CUDA as on CPU."""
+    fp32 (see docs/experiments.md): fp32 on CUDA as on CPU."""
     if device == "cuda":
         if precision == "auto":
             return AUTO_CUDA_PRECISION
@@ -49,13 +49,13 @@ def pick_precision(precision: str, device: str) -> str:
     return precision
 
 
-# Measured on the dev split (TRAINING.md, "Inference precision", "Fourth session" and "Fifth
-# session"): ONNX int8, with the lowest two layers kept in fp32, is ~1.25x faster and within 0.5
+# Measured on the dev split (docs/experiments.md, "Inference precision", "E4" and
+# "E5"): ONNX int8, with the lowest two layers kept in fp32, is ~1.25x faster and within 0.5
 # accuracy points of fp32 on the default model, but its labels depend on the batch (dynamic
 # quantisation scales activations per batch); bf16 autocast is many times slower than fp32 on
 # these AVX2 CPUs. So auto = fp32; int8 is an explicit choice.
 AUTO_CPU_PRECISION = "fp32"
-# Measured on an H200 (TRAINING.md, "GPU"): the network ran 4-5x faster in fp32 than with the
+# Measured on an H200 (docs/experiments.md, "GPU"): the network ran 4-5x faster in fp32 than with the
 # model cast to bf16 or fp16 (14,074 against 2,560 / 2,388 texts/s in batches of 64). MiniLM is
 # small enough that the half-precision casts and kernels cost more than they save.
 AUTO_CUDA_PRECISION = "fp32"
@@ -66,7 +66,7 @@ RUNTIMES = ("torch", "onnxruntime")
 
 def pick_runtime(runtime: str, device: str, precision: str) -> str:
     """Resolve ``auto``: ONNX Runtime on CPU for fp32 and int8 when it is installed (it ran the
-    same network faster than torch here: TRAINING.md), torch otherwise."""
+    same network faster than torch here: docs/experiments.md), torch otherwise."""
     from classifier.onnx_runtime import ORT_PRECISIONS, onnx_available
 
     if runtime == "auto":

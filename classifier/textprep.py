@@ -5,7 +5,7 @@ Links are a third of a tweet's tokens in the seed data (37.4 tokens a text on av
 with every URL gone) and say nothing about the story: ``https://t.co/W2mMm5MIVH`` is ten
 word pieces of a random hash. ``TextPrep(url_marker="http")`` replaces each link with one
 word piece, so the encoder still sees that the text had a link but spends no compute on the
-hash (classifier/TRAINING.md, "Fourth session").
+hash (docs/experiments.md, "E4").
 
 A version records its preparation in ``textprep.json``; a version without the file (trained
 before it existed) reads text as it comes, so older versions keep classifying as they did.

@@ -40,16 +40,16 @@ CPU = torch.device("cpu")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training arguments; the defaults are the best recipe found (classifier/TRAINING.md)."""
+    """Training arguments; the defaults are the best recipe found (docs/experiments.md)."""
 
     base: str | None = None  # None: settings.model.base_model
     data: str | None = None  # None: settings.model.seed_data
     # Three epochs with the lowest 3 layers frozen and cached fit the 15 minutes on 2 idle cores
-    # now that links are one word piece, and beat two (TRAINING.md, "Fourth session").
+    # now that links are one word piece, and beat two (docs/experiments.md, "E4").
     epochs: int = 3
     max_length: int = 64
     batch_size: int = 32
-    lr: float = 3e-4  # 1e-4 < 2e-4 < 4e-4 on 9,000 rows x 1 epoch (TRAINING.md)
+    lr: float = 3e-4  # 1e-4 < 2e-4 < 4e-4 on 9,000 rows x 1 epoch (docs/experiments.md)
     head_lr_mult: float = 1.0
     layer_decay: float = 1.0
     weight_decay: float = 0.01
@@ -64,7 +64,7 @@ class TrainConfig:
     # (classifier.frozen): cheaper steps, so more epochs fit the budget. 0: train all layers.
     frozen_layers: int = 3
     # Keep only the base encoder's lowest N layers (None: all): a shallower student that
-    # serves faster, at some cost in quality (TRAINING.md, "Seventh session").
+    # serves faster, at some cost in quality (docs/experiments.md, "E7").
     layers: int | None = None
     # The share of the n-gram part (classifier.lexical) in the probabilities; 0: encoder only.
     lexical_weight: float = 0.5
@@ -74,12 +74,12 @@ class TrainConfig:
     # Soft targets from larger teachers (all-mpnet-base-v2) for the texts without a label of their
     # own (classifier.distil): soft-label files separated by commas, "packaged" (the shipped
     # ones, made for the default split) or None. The shipped sentiment teacher at weight 2 gave
-    # sentiment +0.6 accuracy and +1.3 macro-F1 points, topic -0.65 accuracy (TRAINING.md, "Fifth
-    # session"); a topic teacher cost topic macro-F1 and is not shipped ("Sixth session").
+    # sentiment +0.6 accuracy and +1.3 macro-F1 points, topic -0.65 accuracy (docs/experiments.md,
+    # "E5"); a topic teacher cost topic macro-F1 and is not shipped ("E6").
     soft_labels: str | None = "packaged"
     soft_weight: float = 2.0
     # Soft targets on the texts that carry their own label too (classic distillation), not only
-    # on those without one. Tried with a topic teacher, not adopted (TRAINING.md, "Sixth session").
+    # on those without one. Tried with a topic teacher, not adopted (docs/experiments.md, "E6").
     soft_on_labelled: bool = False
     seed: int = 13
     limit: int | None = None
@@ -180,7 +180,7 @@ def eval_engine(model, tokenizer, cfg: TrainConfig, device: torch.device = CPU,
 def _evaluate(model: MultiTaskClassifier, tokenizer, dev: list[Example], cfg: TrainConfig,
               device: torch.device = CPU) -> dict:
     """Dev reports of the model as it will run (with its lexical part, if any), plus, when it
-    has one, ``encoder_only`` and ``lexical_only`` summaries (the ablation TRAINING.md keeps)."""
+    has one, ``encoder_only`` and ``lexical_only`` summaries (the ablation docs/experiments.md keeps)."""
     engine = eval_engine(model, tokenizer, cfg, device)
     start = time.perf_counter()
     encoded = engine.encode([e.text for e in dev])
@@ -257,7 +257,7 @@ def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,
     class_weights = {task: balanced_weights([getattr(e, task) for e in data.train], len(LABELS[task]),
                                             cfg.class_balance).to(device) if cfg.class_balance else None
                      for task in ("topic", "sentiment")}
-    # bf16 autocast trains on CUDA; on this CPU bf16 was many times slower (TRAINING.md).
+    # bf16 autocast trains on CUDA; on this CPU bf16 was many times slower (docs/experiments.md).
     autocast = (partial(torch.autocast, "cuda", dtype=torch.bfloat16) if device.type == "cuda"
                 else nullcontext)
     history, best, best_state, losses = [], None, None, []

@@ -68,7 +68,7 @@ class KafkaSettings(_Section):
     # classified articles) made the classifier's flush of a 256-article batch go out 15 records
     # to a request, waking the producer's sender thread on nearly every send. With 512 KiB the
     # worker without a model moved 1.5x the articles for 0.7x the broker's CPU
-    # (bench/classifier_worker.py --null-model; TRAINING.md "Ninth session"). Stays below the
+    # (bench/classifier_worker.py --null-model; docs/experiments.md "E9"). Stays below the
     # broker's default message.max.bytes (1 MiB).
     producer_batch_bytes: int = Field(default=512 * 1024, ge=1024, le=1_000_000)
     # The largest record (key + value) a part sends. Below the broker's default
@@ -98,12 +98,12 @@ class ModelSettings(_Section):
     # auto | fp32 | bf16 | int8 (CPU) / fp16 | bf16 (CUDA)
     precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"
     # What runs the network: auto (ONNX Runtime on CPU when installed, else torch) | torch |
-    # onnxruntime (CPU only; fp32 or int8). See classifier/precision.py and TRAINING.md.
+    # onnxruntime (CPU only; fp32 or int8). See classifier/precision.py and docs/experiments.md.
     runtime: Literal["auto", "torch", "onnxruntime"] = "auto"
     max_length: int = Field(default=128, ge=8, le=512)
     # The cap binds only when articles queue up (a backlog, a burst): then a larger batch, sorted
     # by length into sub-batches, pads less. 256 against 64: the default model's worker +15 %
-    # (bench/classifier_worker.py, TRAINING.md "Eighth session"); the memory bound is the token budget.
+    # (bench/classifier_worker.py, docs/experiments.md "E8"); the memory bound is the token budget.
     max_batch_size: int = Field(default=256, ge=1)
     max_batch_tokens: int = Field(default=8192, ge=64)
     max_wait_ms: int = Field(default=50, ge=0)
@@ -112,7 +112,7 @@ class ModelSettings(_Section):
     # ONNX Runtime, each with threads / parallel_batches intra-op threads). 0 (auto): 2 with ONNX
     # Runtime on a CPU of 2 or more cores, else 1. On 2 cores, two 1-thread runs beat one
     # 2-thread run: a 3-layer network's small MatMuls parallelise poorly within an operator
-    # (TRAINING.md "Ninth session").
+    # (docs/experiments.md "E9").
     parallel_batches: int = Field(default=0, ge=0)
     # `finpulse retrain`: a challenger is promoted only if no task is worse than the champion by
     # more than the tolerance (macro-F1, on each held-out slice) and one task gains more than
