@@ -264,8 +264,14 @@ M = TypeVar("M", bound=Message)
 # At most this many field errors are listed in a ContractError: the message goes into logs
 # and dead letters, and must stay short whatever the input.
 MAX_DECODE_DETAILS = 10
-# A UTF-16 surrogate, or its \\u escape: unpaired, a string cannot be encoded as UTF-8 again.
-_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
+# A UTF-16 surrogate: unpaired, a string cannot be encoded as UTF-8 again. Bytes decoded as
+# UTF-8 cannot hold one, so in them only a JSON escape ("\\ud8..") can make one.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _may_hold_surrogate(text: str, *, raw: bool) -> bool:
+    """Cheap: a substring test on the hot path; the full check runs only when it says yes."""
+    return "\\ud" in text or "\\uD" in text or (raw and _SURROGATE.search(text) is not None)
 
 
 def decode(model: type[M], data: bytes | str | None) -> M:
@@ -276,8 +282,8 @@ def decode(model: type[M], data: bytes | str | None) -> M:
     try:
         text = data if isinstance(data, str) else bytes(data).decode("utf-8")
         obj: Any = json.loads(text)
-        if _SURROGATE.search(text):  # rare: only then check every string can be encoded again
-            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        if _may_hold_surrogate(text, raw=isinstance(data, str)):  # rare: only then check
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")  # every string encodes again
     except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
         raise ContractError(f"{model.__name__}: not valid UTF-8 JSON: {_clip(str(exc), 300)}") from exc
     if not isinstance(obj, dict):

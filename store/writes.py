@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from finpulse.messages import clip
 from finpulse.schemas import ClassifiedArticle, DeadLetter
 from store import models as m
 from store.rollups import Contribution, RollupDeltas
@@ -132,4 +133,4 @@ def write_dead_letter(
 
 
 def _clip(text: str | None, limit: int) -> str | None:
-    return text if text is None or len(text) <= limit else text[:limit]
+    return None if text is None else clip(text, limit)

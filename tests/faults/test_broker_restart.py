@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from finpulse import broker
 from finpulse.kafka import make_producer
-from finpulse.schemas import Article, article_id_for_source
+from finpulse.schemas import Article, article_id_for_source, utcnow
 from finpulse.settings import KafkaSettings, LocalBrokerSettings, TopicNames
 from finpulse.supervisor import Supervisor
 from store import models as m
@@ -43,7 +43,7 @@ def publish(kafka: KafkaSettings, ids: range) -> None:
     producer = make_producer(kafka, client_id="test")
     for i in ids:
         a = Article(id=article_id_for_source("wire", str(i)), source="wire",
-                    title=f"Company {i} shares rise after results", published=_now(), fetched=_now())
+                    title=f"Company {i} shares rise after results", published=utcnow(), fetched=utcnow())
         producer.send(kafka.topics.raw, key=a.id.encode(), value=a.encode())
     producer.flush()
     producer.close()

@@ -46,7 +46,7 @@ from finpulse.settings import (
 from store import models as m
 from store.db import session_factory
 from store.queries import alerts as q
-from tests.alerts.conftest import Receiver, Server, free_port
+from tests.alerts.conftest import BURST_RULES, Receiver, Server, free_port
 from tests.conftest import unique
 from tests.e2e.conftest import Parts
 from tests.fixtures.synthetic import sentiment_rows
@@ -73,6 +73,14 @@ OUTAGE_MAX_ATTEMPTS = 9
 # ----------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------
+
+def receiver_not_started() -> tuple[Receiver, Server]:
+    """A webhook receiver on a free port, not started yet: until then connections are refused."""
+    rx = Receiver(secret=new_secret())
+    server = Server(rx, free_port())
+    rx.url = f"http://127.0.0.1:{server.port}/hook"
+    return rx, server
+
 
 def own_kafka(bootstrap: str) -> KafkaSettings:
     """Topics and consumer groups of one's own (as tests/conftest.py's kafka_settings)."""
@@ -260,9 +268,7 @@ def test_postgres_outage_while_sink_and_alerts_write(private_postgres: PrivatePo
                                                       kafka_bootstrap: str, tmp_path: Path) -> None:
     pg = private_postgres
     kafka = own_kafka(kafka_bootstrap)
-    rx = Receiver(secret=new_secret())
-    server = Server(rx, free_port())
-    rx.url = f"http://127.0.0.1:{server.port}/hook"
+    rx, server = receiver_not_started()
     rules = tmp_path / "rules.yaml"
     rules.write_text(OUTAGE_RULES)
     settings = Settings(
@@ -344,20 +350,6 @@ def test_postgres_outage_while_sink_and_alerts_write(private_postgres: PrivatePo
 # 2. The webhook receiver down (connections refused) while alerts fire, then back
 # ----------------------------------------------------------------------------------------
 
-BURST_RULES = """
-rules:
-  - name: burst
-    scope: ticker
-    keys: [JPM, BAC]
-    metric: bearish_share
-    window: 4s
-    bucket: 1s
-    min_count: 3
-    detector: {type: threshold, above: 0.6, clear: 0.3}
-    for: 1s
-    severity: critical
-"""
-
 
 @dataclass
 class ReceiverOutage:
@@ -415,9 +407,7 @@ def receiver_outage(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFacto
     root = tmp_path_factory.mktemp("receiver-outage")
     rules = root / "rules.yaml"
     rules.write_text(BURST_RULES)
-    rx = Receiver(secret=new_secret())
-    server = Server(rx, free_port())  # not started: connections are refused
-    rx.url = f"http://127.0.0.1:{server.port}/hook"
+    rx, server = receiver_not_started()
     settings = Settings(
         var_dir=root / "var", kafka=own_kafka(kafka_bootstrap),
         database=DatabaseSettings(url=f"sqlite:///{root / 'fp.db'}"),
@@ -528,9 +518,7 @@ def test_default_retry_schedule_outlasts_a_two_minute_receiver_outage(tmp_path: 
     from store.migrate import upgrade
 
     defaults = AlertSettings()
-    rx = Receiver(secret=new_secret())
-    server = Server(rx, free_port())
-    rx.url = f"http://127.0.0.1:{server.port}/hook"
+    rx, server = receiver_not_started()
     rules = tmp_path / "rules.yaml"
     rules.write_text(BURST_RULES)
     # The defaults' schedule, every duration divided by TIME_SCALE like the outage.

@@ -27,6 +27,7 @@ from finpulse.schemas import (
     decode,
 )
 from tests.fuzz.conftest import check_message, fuzz
+from tests.fuzz.documents import key_paths
 
 pytestmark = pytest.mark.unit
 
@@ -129,16 +130,6 @@ def _dump(obj: Any, fragment: bytes | None = None) -> bytes:
     return data.replace(json.dumps(_HOLE).encode(), fragment) if fragment is not None else data
 
 
-def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every key path into a message's objects and lists (so nested fields get mutated too)."""
-    out: list[tuple] = []
-    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else []
-    for key, value in items:
-        out.append((*prefix, key))
-        out.extend(_paths(value, (*prefix, key)))
-    return out
-
-
 def _set(obj: Any, path: tuple, value: Any, *, delete: bool = False) -> None:
     for key in path[:-1]:
         obj = obj[key]
@@ -160,7 +151,7 @@ def check_decode(model: type[Message], data: bytes | str) -> Message | str:
 
 
 def _model_and_path(model: type[Message]) -> st.SearchStrategy[tuple[type[Message], tuple]]:
-    return st.tuples(st.just(model), st.sampled_from(_paths(seed(model))))
+    return st.tuples(st.just(model), st.sampled_from(key_paths(seed(model))))
 
 
 fields = st.sampled_from(MODELS).flatmap(_model_and_path)

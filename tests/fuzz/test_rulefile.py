@@ -17,13 +17,13 @@ from alerts.rules import RuleSet
 from finpulse.errors import ConfigError
 from finpulse.settings import REPO_ROOT
 from tests.fuzz.conftest import check_message, fuzz
+from tests.fuzz.documents import key_paths, mutate_yaml
 
 pytestmark = pytest.mark.unit
 
 SOURCE = "fuzz-rules.yaml"
 SEED_TEXT = (REPO_ROOT / "config" / "rules.yaml").read_text(encoding="utf-8")
 SEED_LINES = SEED_TEXT.splitlines()
-_HOLE = "fuzz-hole-9f3c"
 
 # YAML fragments the dumper cannot write (or that are slow to generate).
 NASTY = [
@@ -50,37 +50,13 @@ yaml_values = st.recursive(
 )
 
 
-def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
-    out: list[tuple] = []
-    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else []
-    for key, value in items:
-        out.append((*prefix, key))
-        out.extend(_paths(value, (*prefix, key)))
-    return out
-
-
 SEED = yaml.safe_load(SEED_TEXT)
-SEED_PATHS = _paths(SEED)
+SEED_PATHS = key_paths(SEED)
 
 
 def mutate(path: tuple, action: str, value: Any) -> str:
     """The shipped rules file with one value deleted or replaced, or a key added beside it."""
-    doc = yaml.safe_load(SEED_TEXT)
-    parent = doc
-    for key in path[:-1]:
-        parent = parent[key]
-    if action == "delete":
-        del parent[path[-1]]
-    elif action == "replace":
-        parent[path[-1]] = value
-    elif action == "nasty":
-        parent[path[-1]] = _HOLE
-    elif isinstance(parent, dict):
-        parent[value[0]] = value[1]
-    else:
-        parent.append(value[1])
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-    return text.replace(_HOLE, value) if action == "nasty" else text
+    return mutate_yaml(SEED_TEXT, path, action, value)
 
 
 def check_rules(text: str, receivers: list[str] | None = None) -> RuleSet | None:

@@ -17,6 +17,7 @@ from finpulse.errors import ConfigError
 from finpulse.settings import REPO_ROOT
 from ingest.sources import load_sources, parse_sources
 from tests.fuzz.conftest import check_message, fuzz
+from tests.fuzz.documents import key_paths, mutate_yaml
 
 pytestmark = pytest.mark.unit
 
@@ -26,7 +27,6 @@ SEED_TEXT += "  - {name: archive, type: replay, path: ../var/archive.jsonl, rate
              "  - {name: news-map, type: sitemap, url: 'https://example.com/sitemap.xml'}\n" \
              "  - {name: one-page, type: page, url: 'https://example.com/a'}\n"
 SEED_LINES = SEED_TEXT.splitlines()
-_HOLE = "fuzz-hole-5b1e"
 
 NASTY = [
     ".inf", "-.inf", ".nan", "1e400", "-0", "0", "9" * 5000, "~", "yes", "[]", "{}", "'" + "x" * 20_000 + "'",
@@ -50,36 +50,12 @@ yaml_values = st.recursive(
 )
 
 
-def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
-    out: list[tuple] = []
-    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else []
-    for key, value in items:
-        out.append((*prefix, key))
-        out.extend(_paths(value, (*prefix, key)))
-    return out
-
-
-SEED_PATHS = _paths(yaml.safe_load(SEED_TEXT))
+SEED_PATHS = key_paths(yaml.safe_load(SEED_TEXT))
 
 
 def mutate(path: tuple, action: str, value: Any) -> str:
     """The seed with one value deleted or replaced, or a key added beside it."""
-    doc = yaml.safe_load(SEED_TEXT)
-    parent = doc
-    for key in path[:-1]:
-        parent = parent[key]
-    if action == "delete":
-        del parent[path[-1]]
-    elif action == "replace":
-        parent[path[-1]] = value
-    elif action == "nasty":
-        parent[path[-1]] = _HOLE
-    elif isinstance(parent, dict):
-        parent[value[0]] = value[1]
-    else:
-        parent.append(value[1])
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-    return text.replace(_HOLE, value) if action == "nasty" else text
+    return mutate_yaml(SEED_TEXT, path, action, value)
 
 
 @pytest.fixture(scope="module")
