@@ -26,8 +26,8 @@ from typing import Any
 import faust
 
 from alerts.aggregate import Contribution, contributions
-from alerts.engine import Engine
 from alerts.pipeline import Change, Recorder
+from alerts.rule_state import RuleEngine
 from alerts.rules import RuleSet
 from finpulse.errors import ContractError
 from finpulse.schemas import MAX_LETTER_KEY_BYTES, AlertEvent, ClassifiedArticle, DeadLetter, decode
@@ -67,7 +67,7 @@ def build_app(settings: Settings, rules: RuleSet, recorder: Recorder, *,
     buckets = app.Table("buckets", default=None, partitions=kafka.partitions)
     states = app.Table("states", default=None, partitions=kafka.partitions)
     counted = app.Table("counted", default=None, partitions=kafka.partitions)
-    engine = Engine(rules, buckets, states, lateness_s=conf.lateness_s, counted=counted)
+    engine = RuleEngine(rules, buckets, states, lateness_s=conf.lateness_s, counted=counted)
     ticks = {"n": 0}
 
     @app.agent(classified)

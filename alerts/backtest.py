@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from alerts.aggregate import contributions
-from alerts.engine import Engine
 from alerts.payloads import ts
 from alerts.pipeline import Change
+from alerts.rule_state import RuleEngine
 from alerts.rules import RuleSet
 from finpulse.schemas import ClassifiedArticle
 
@@ -53,7 +53,7 @@ def backtest(rules: RuleSet, history: Iterable[ClassifiedArticle], *, step_s: fl
     if not rules.rules:
         return []
     step = step_s or min(r.bucket_s for r in rules.rules)
-    engine = Engine(rules, {}, {}, lateness_s=0.0)
+    engine = RuleEngine(rules, {}, {}, lateness_s=0.0)
     found: list[Finding] = []
     clock: float | None = None
     for n, msg in enumerate(history):
@@ -71,7 +71,7 @@ def backtest(rules: RuleSet, history: Iterable[ClassifiedArticle], *, step_s: fl
     return found
 
 
-def _tick_until(engine: Engine, clock: float, until: float, step: float, found: list[Finding]) -> float:
+def _tick_until(engine: RuleEngine, clock: float, until: float, step: float, found: list[Finding]) -> float:
     while clock + step <= until:
         clock += step
         found.extend(_finding(ch) for ch in engine.evaluate_all(clock))

@@ -107,7 +107,7 @@ def redeliver(settings: Settings, alert_id: str, *, include_delivered: bool = Fa
 def _redeliver_one(sessions, client, did, target, policy, done, sleep) -> str:
     from sqlalchemy import update
 
-    from store import models as m
+    from store import tables as m
 
     with sessions.begin() as s:
         s.execute(update(m.WebhookDelivery).where(m.WebhookDelivery.id == did)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.webhooks import Attempt, RetryPolicy, Target, encode_body, send_once
 from finpulse.settings import AlertSettings
-from store import models as m
+from store import tables as m
 from store.queries import alerts as q
 
 log = logging.getLogger(__name__)

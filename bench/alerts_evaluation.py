@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alerts.aggregate import contributions
-from alerts.engine import Engine
+from alerts.rule_state import RuleEngine
 from alerts.rulefile import parse_rules
 from finpulse.schemas import TOPICS, Article, ClassifiedArticle, Prediction
 
@@ -40,8 +40,8 @@ def article(i: int, ticker: str, when: datetime) -> ClassifiedArticle:
     return ClassifiedArticle(article=a, prediction=p, tickers=[ticker])
 
 
-def build(keys: int, now: datetime) -> Engine:
-    engine = Engine(RULES, {}, {}, lateness_s=1e9)
+def build(keys: int, now: datetime) -> RuleEngine:
+    engine = RuleEngine(RULES, {}, {}, lateness_s=1e9)
     n = 0
     for minute in range(0, 24 * 60 + 15, 3):
         for k in range(0, keys, (minute % 5) + 1):

@@ -28,7 +28,7 @@ def main() -> int:
     import numpy as np
 
     from classifier import registry
-    from classifier.data import load_seed
+    from classifier.training.data import load_seed
     from finpulse.settings import Settings
 
     settings = Settings.load()

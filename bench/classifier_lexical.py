@@ -62,8 +62,8 @@ def main() -> int:
     import numpy as np
 
     from classifier import registry
-    from classifier.data import load_seed
-    from classifier.lexical import LexicalModel
+    from classifier.model.lexical import LexicalModel
+    from classifier.training.data import load_seed
     from finpulse.settings import Settings
 
     settings = Settings.load()

@@ -37,8 +37,8 @@ def pooled_embeddings(engine, model, texts: list[str]):
     import numpy as np
     import torch
 
-    from classifier.engine import plan_batches
-    from classifier.model import mean_pool
+    from classifier.model.network import mean_pool
+    from classifier.serving.inference import plan_batches
 
     encoded = engine.encode(texts)
     out = np.zeros((len(texts), model.encoder.config.hidden_size), np.float32)
@@ -71,10 +71,10 @@ def main() -> int:
     from transformers import AutoTokenizer
 
     from classifier import registry
-    from classifier.data import load_seed
-    from classifier.engine import Engine
-    from classifier.labels import IGNORE, LABELS
-    from classifier.model import MultiTaskClassifier
+    from classifier.label_maps import IGNORE, LABELS
+    from classifier.model.network import MultiTaskClassifier
+    from classifier.serving.inference import InferenceEngine
+    from classifier.training.data import load_seed
     from finpulse.settings import Settings
 
     if args.threads:
@@ -85,7 +85,7 @@ def main() -> int:
     data = load_seed(meta.get("data") or settings.model.seed_data, seed=meta.get("seed", 13),
                      dev_fraction=meta.get("dev_fraction", 0.1))
     model = MultiTaskClassifier.from_folder(info.folder)
-    engine = Engine(model, AutoTokenizer.from_pretrained(str(info.folder)), version=info.version,
+    engine = InferenceEngine(model, AutoTokenizer.from_pretrained(str(info.folder)), version=info.version,
                     max_length=meta.get("max_length", settings.model.max_length), max_batch_size=128)
     start = time.perf_counter()
     train_keys = pooled_embeddings(engine, model, [e.text for e in data.train])

@@ -35,8 +35,8 @@ def main() -> int:
     import torch
 
     from classifier import registry
-    from classifier.data import load_seed
-    from classifier.evaluate import evaluate_examples, summary
+    from classifier.training.data import load_seed
+    from classifier.training.evaluate import evaluate_examples, summary
     from finpulse.settings import Settings
 
     if args.threads:

@@ -45,10 +45,10 @@ def main() -> int:
     import torch
     from transformers import AutoTokenizer
 
-    from classifier import train as trainer
-    from classifier.base import resolve_base
-    from classifier.data import load_seed
-    from classifier.precision import pick_device
+    from classifier.model.base_encoder import resolve_base
+    from classifier.serving.precision import pick_device
+    from classifier.training import train as trainer
+    from classifier.training.data import load_seed
     from finpulse.settings import Settings
 
     started = time.perf_counter()
@@ -74,10 +74,10 @@ def main() -> int:
         if args.deadline_s and time.perf_counter() - started > args.deadline_s:
             print(f"deadline reached: skipping {given}", flush=True)
             continue
-        trainer._set_seed(cfg.seed)
+        trainer.set_seed(cfg.seed)
         model = trainer.new_model(base.location, cfg)
         lexical_part = lexical.with_weight(cfg.lexical_weight) if cfg.lexical_weight > 0 else None
-        metrics = trainer._fit(model, tokenizer, data, cfg, False, device, lexical=lexical_part)
+        metrics = trainer.fit(model, tokenizer, data, cfg, False, device, lexical=lexical_part)
         line = {"recipe": given, "best_epoch": metrics["best_epoch"], "dev": metrics["summary"],
                 "train_seconds": metrics["train_seconds"],
                 "epochs": [{"epoch": h["epoch"], "loss": round(h["train_loss"], 4), "dev": h["dev"],

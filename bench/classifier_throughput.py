@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def texts_for_bench(n: int) -> list[str]:
-    from classifier.data import load_seed
+    from classifier.training.data import load_seed
     from finpulse.settings import Settings
 
     data = load_seed(Settings.load().model.seed_data)
@@ -41,7 +41,7 @@ def naive_rate(folder: Path, texts: list[str], max_length: int, device: str = "c
     import torch
     from transformers import AutoTokenizer, pipeline
 
-    from classifier.model import MultiTaskClassifier
+    from classifier.model.network import MultiTaskClassifier
 
     model = MultiTaskClassifier.from_folder(folder)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))

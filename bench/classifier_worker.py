@@ -30,14 +30,14 @@ class NullEngine:
     version, runtime, precision, device, parallel_batches = "null", "none", "none", "cpu", 1
 
     def encode(self, texts):
-        from classifier.engine import Encoded
+        from classifier.serving.inference import Encoded
 
         return Encoded([[0]] * len(texts))
 
     def run(self, encoded):
         import numpy as np
 
-        from classifier.engine import Probabilities
+        from classifier.serving.inference import Probabilities
         from finpulse.schemas import SENTIMENTS, TOPICS
 
         n, t, s = len(encoded), len(TOPICS), len(SENTIMENTS)
@@ -56,10 +56,10 @@ def main() -> int:
     parser.add_argument("--profile", help="write a cProfile of the worker's main thread here")
     args = parser.parse_args()
 
+    from classifier_throughput import texts_for_bench  # bench/ is on sys.path (the script dir)
     from kafka import KafkaConsumer
 
-    from classifier_throughput import texts_for_bench  # bench/ is on sys.path (the script dir)
-    from classifier.worker import run_worker
+    from classifier.serving.worker import run_worker
     from finpulse import broker
     from finpulse.kafka import make_producer
     from finpulse.schemas import Article, article_id_for_source

@@ -30,16 +30,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dashboard_seed import seed
 from sqlalchemy import create_engine, exists, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from dashboard_seed import seed
 from finpulse.settings import DatabaseSettings
-from store import models as m
+from store import tables as m
 from store.db import get_engine, session_factory
-from store.migrate import upgrade
-from store.migrate import current
+from store.migrate import current, upgrade
 from store.queries import articles, dashboard, health, labels, text_search, trends
 
 TARGET_MS = 300

@@ -101,7 +101,7 @@ def main() -> int:
     from finpulse import broker
     from finpulse.settings import Settings, TopicNames
     from finpulse.supervisor import Supervisor
-    from store import models as m
+    from store import tables as m
     from store.db import session_factory
     from store.migrate import upgrade
 

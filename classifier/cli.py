@@ -1,21 +1,36 @@
-"""``finpulse classify | train | eval | predict | models ...`` (torch is imported lazily);
-``finpulse shadow`` and ``finpulse models shadow`` are in ``classifier.shadow_cli``."""
+"""The classifier's commands: ``finpulse classify | shadow | train | teacher | eval | predict``,
+``finpulse models list | show | promote | rollback | shadow``, ``finpulse retrain`` and
+``finpulse labels import | export | stats``.
+
+Each handler imports what it runs when it is called: torch and transformers take seconds to
+import, and ``finpulse --help`` or ``finpulse ingest`` must not pay for them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
-from classifier import shadow_cli
+from finpulse.errors import ConfigError
 from finpulse.settings import Settings
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    _add_serving_commands(sub)
+    _add_retraining_commands(sub)
+
+
+def _add_serving_commands(sub: argparse._SubParsersAction) -> None:
     classify = sub.add_parser("classify", help="classify news.raw into news.classified")
     classify.add_argument("--model", help="pin a version or folder (default: the champion, hot-swapped)")
     classify.set_defaults(handler=_classify)
-    shadow_cli.add_commands(sub)
+    sub.add_parser("shadow", help="score news.classified with the challenger in shadow, beside "
+                                  "the champion (idles while there is none)").set_defaults(handler=_shadow)
 
     train = sub.add_parser("train", help="fine-tune and register a new model version")
     train.add_argument("--base", help="base encoder: hub name or local folder (default: settings)")
@@ -77,11 +92,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     promote.add_argument("version")
     promote.set_defaults(handler=_models_promote)
     msub.add_parser("rollback", help="reinstate the previous champion").set_defaults(handler=_models_rollback)
-    shadow_cli.add_models_command(msub)
+    _add_models_shadow(msub)
 
 
 def _classify(args: argparse.Namespace, settings: Settings) -> int:
-    from classifier.worker import run_worker
+    from classifier.serving.worker import run_worker
     from finpulse.lifecycle import stop_on_signals
 
     run_worker(settings, stop_on_signals(), model=args.model)
@@ -91,7 +106,7 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
 def _train(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
-    from classifier.train import TrainConfig, train
+    from classifier.training.train import TrainConfig, train
     from store.migrate import upgrade
 
     given = {k: getattr(args, k) for k in ("base", "data", "epochs", "max_length", "batch_size",
@@ -105,7 +120,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _teacher(args: argparse.Namespace, settings: Settings) -> int:
-    from classifier.distil import train_teacher
+    from classifier.training.teacher import train_teacher
 
     train_teacher(settings, args.base, args.out, task=args.task, epochs=args.epochs, lr=args.lr,
                   seed=args.seed, data=args.data, limit=args.limit)
@@ -113,7 +128,7 @@ def _teacher(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from classifier.evaluate import eval_csv
+    from classifier.training.evaluate import eval_csv
 
     print(json.dumps(eval_csv(settings, args.task, args.data, args.model)))
     return 0
@@ -121,7 +136,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _predict(args: argparse.Namespace, settings: Settings) -> int:
     from classifier import registry
-    from classifier.predict import parse_input_lines, prediction_line
+    from classifier.serving.predict import parse_input_lines, prediction_line
 
     texts = list(args.texts) or list(parse_input_lines(sys.stdin))
     engine = registry.load_engine(settings, registry.resolve(settings, args.model))
@@ -161,3 +176,201 @@ def _models_rollback(args: argparse.Namespace, settings: Settings) -> int:
     old, new = rollback(settings)
     print(f"rolled back {old}; champion: {new}")
     return 0
+
+
+def _add_retraining_commands(sub: argparse._SubParsersAction) -> None:
+    rt = sub.add_parser("retrain", help="train a challenger on seed data + analyst labels; "
+                                        "promote it only if it is better")
+    rt.add_argument("--from", dest="start", choices=["champion", "base"], default="champion",
+                    help="start from the champion's weights (default) or the base encoder")
+    rt.add_argument("--epochs", type=int, default=2)
+    rt.add_argument("--limit", type=int, help="sample N seed training rows (analyst labels: all)")
+    rt.add_argument("--tolerance", type=float, help="largest allowed drop per task and slice "
+                                                    "(default: settings model.retrain_tolerance)")
+    rt.add_argument("--min-gain", type=float, help="gain needed on one task (default: settings)")
+    rt.add_argument("--holdout-fraction", type=float, help="share of analyst-labelled articles "
+                                                           "held out (default: settings)")
+    rt.add_argument("--data", help="seed data folder (default: settings model.seed_data)")
+    rt.add_argument("--lr", type=float, help="learning rate (default: the champion's)")
+    rt.add_argument("--max-length", type=int, help="tokens (default: the champion's)")
+    rt.add_argument("--dry-run", action="store_true",
+                    help="train and evaluate, print the report, register and promote nothing")
+    rt.add_argument("--shadow", action=argparse.BooleanOptionalAction, default=None,
+                    help="put a challenger that passed the gate in shadow (it scores the live stream "
+                         "beside the champion) instead of promoting it at once; promoted after the "
+                         "shadow period by --watch (default: settings model.retrain_shadow)")
+    rt.add_argument("--watch", action="store_true",
+                    help="keep running: retrain whenever dashboard.retrain_after_labels new labels "
+                         "arrived, and promote a challenger in shadow once its shadow period is over")
+    rt.set_defaults(handler=_retrain)
+
+    labels = sub.add_parser("labels", help="analyst labels: import, export, agreement")
+    lsub = labels.add_subparsers(dest="action", required=True)
+    imp = lsub.add_parser("import", help="import labels from CSV (article_id or text, task, label, "
+                                         "labeled_by, labeled_at); a text alone labels the stored "
+                                         "article with that text, if any")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(handler=_labels_import)
+    exp = lsub.add_parser("export", help="export every label to CSV")
+    exp.add_argument("file", type=Path)
+    exp.set_defaults(handler=_labels_export)
+    st = lsub.add_parser("stats", help="label counts and inter-analyst agreement")
+    st.add_argument("--json", action="store_true", help="print one JSON object")
+    st.set_defaults(handler=_labels_stats)
+
+
+def _config(args: argparse.Namespace):
+    from classifier.retraining.retrain import RetrainConfig
+
+    return RetrainConfig(start=args.start, epochs=args.epochs, limit=args.limit,
+                         tolerance=args.tolerance, min_gain=args.min_gain,
+                         holdout_fraction=args.holdout_fraction, data=args.data, lr=args.lr,
+                         max_length=args.max_length, dry_run=args.dry_run, shadow=args.shadow)
+
+
+def _retrain(args: argparse.Namespace, settings: Settings) -> int:
+    from store.migrate import upgrade
+
+    upgrade(settings.database)
+    if args.watch:
+        from classifier.retraining.trigger import run_autoretrain
+        from finpulse.lifecycle import stop_on_signals
+
+        run_autoretrain(settings, stop_on_signals(), cfg=_config(args))
+        return 0
+    from classifier.retraining.retrain import retrain
+
+    retrain(settings, _config(args))
+    return 0
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator:
+    """A session in a transaction; database errors become ``ConfigError`` naming the URL."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from store.db import session_factory
+
+    try:
+        with session_factory(settings.database).begin() as session:
+            yield session
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"database {settings.database.url} unavailable (run `finpulse db "
+                          f"upgrade`?): {exc}") from exc
+
+
+def _labels_import(args: argparse.Namespace, settings: Settings) -> int:
+    from classifier.retraining.label_csv import import_rows, read_labels_csv
+    from store.queries.label_admin import articles_by_text, import_labels
+
+    now = datetime.now(UTC)
+    records = read_labels_csv(args.file, now)
+    text_only = [r.text for r in records if r.article_id is None]
+    with _transaction(settings) as session:
+        matched = articles_by_text(session, text_only)
+        rows = import_rows(records, matched)
+        result = import_labels(session, rows, now=now)
+    print(f"{args.file}: {len(rows)} label(s): {result.inserted} new, {result.replaced} replaced, "
+          f"{result.kept} kept (a newer label was stored), {result.new_articles} new article(s); "
+          f"{sum(t in matched for t in text_only)} text-only label(s) matched a stored article")
+    return 0
+
+
+def _labels_export(args: argparse.Namespace, settings: Settings) -> int:
+    from classifier.retraining.label_csv import write_labels_csv
+    from store.queries.label_admin import export_rows
+
+    with _transaction(settings) as session:
+        rows = export_rows(session)
+    print(f"{args.file}: {write_labels_csv(args.file, rows)} label(s) written")
+    return 0
+
+
+def _labels_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from classifier.retraining.dataset import label_stats
+    from store.queries.label_admin import label_rows
+
+    with _transaction(settings) as session:
+        stats = label_stats(label_rows(session))
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    print("conflicts: latest label per analyst, then the majority, ties to the most recent label")
+    for task, s in stats.items():
+        print(f"{task}: {s['labels']} label(s) on {s['items']} article(s) by {s['analysts']} "
+              f"analyst(s); {s['multi_rated']} labelled by 2+, {s['conflicting']} in conflict; "
+              f"agreement {_pct(s['percent_agreement'])}, Fleiss' kappa {_num(s['fleiss_kappa'])}")
+        for p in s["pairs"]:
+            print(f"  {p['a']} / {p['b']}: {p['items']} shared, agreement {_pct(p['agreement'])}, "
+                  f"Cohen's kappa {_num(p['cohen_kappa'])}")
+    return 0
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _add_models_shadow(msub: argparse._SubParsersAction) -> None:
+    sh = msub.add_parser("shadow", help="put a challenger in shadow (it scores the live stream beside "
+                                        "the champion), end it, or show it (no argument)")
+    sh.add_argument("version", nargs="?", help="the challenger to put in shadow")
+    sh.add_argument("--stop", action="store_true", help="end the shadow (the challenger is not promoted)")
+    sh.add_argument("--auto-promote", action="store_true",
+                    help="let `finpulse retrain --watch` promote it once the shadow period is over "
+                         "(model.shadow_min_minutes and model.shadow_min_articles)")
+    sh.set_defaults(handler=_models_shadow)
+
+
+def _shadow(args: argparse.Namespace, settings: Settings) -> int:
+    from classifier.retraining.shadow import run_shadow
+    from finpulse.lifecycle import stop_on_signals
+
+    run_shadow(settings, stop_on_signals())
+    return 0
+
+
+def _models_shadow(args: argparse.Namespace, settings: Settings) -> int:
+    from classifier import registry
+
+    if args.stop and (args.version or args.auto_promote):
+        raise ConfigError("give a VERSION to put in shadow, or --stop, not both")
+    if args.stop:
+        stopped = registry.stop_shadow(settings)
+        print(f"shadow ended: {stopped} (not promoted)" if stopped else "no challenger was in shadow")
+    elif args.version:
+        run = registry.start_shadow(settings, args.version, promote_after=args.auto_promote)
+        print(f"shadow: {run['version']} beside champion {run['champion']} since "
+              f"{run['started_at']:%Y-%m-%d %H:%M:%S} UTC; {plan(settings, run['promote_after'])}")
+    else:
+        report = registry.shadow_report(settings)
+        print("\n".join(report_lines(report)) if report else "no challenger in shadow")
+    return 0
+
+
+def plan(settings: Settings, promote_after: bool) -> str:
+    if not promote_after:
+        return "observe only: promote it by hand (`finpulse models promote`)"
+    m = settings.model
+    return (f"promoted by `finpulse retrain --watch` after {m.shadow_min_minutes:g} minutes and "
+            f"{m.shadow_min_articles} articles in shadow")
+
+
+def report_lines(r: dict) -> list[str]:
+    """The open shadow run as ``finpulse models shadow`` prints it."""
+    a = r["agreement"]
+    lines = [f"shadow: {r['version']} beside champion {r['champion']} since "
+             f"{r['started_at']:%Y-%m-%d %H:%M:%S} UTC (started by {r['started_by']})",
+             f"scored {r['scored']} article(s) in {r['minutes']:.0f} min; agreement: topic "
+             f"{_pct(a['topic'])}, sentiment {_pct(a['sentiment'])}, both {_pct(a['both'])}"]
+    if not r["promote_after"]:
+        lines.append("observe only: promote it by hand (`finpulse models promote`)")
+    elif r["due"]:
+        lines.append("shadow period over: `finpulse retrain --watch` promotes it at its next check")
+    else:
+        lines.append(f"promoted automatically after {r['min_minutes']:g} min and {r['min_articles']} "
+                     f"articles (so far {r['minutes']:.0f} min, {r['scored']} articles)")
+    return lines

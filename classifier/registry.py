@@ -1,5 +1,5 @@
 """The model registry: a folder per version under ``settings.model.registry_dir`` plus a row in
-the database (``store.queries.models``). Exactly one version is champion.
+the database (``store.queries.model_versions``). Exactly one version is champion.
 
 A version folder holds ``model.safetensors`` and ``config.json`` (the weights), the tokenizer
 files, ``labels.json``, ``training_args.json``, ``metrics.json`` and ``manifest.json`` (training
@@ -11,19 +11,27 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from classifier.labels import label_maps
+from classifier.label_maps import label_maps
 from finpulse.errors import ConfigError, FinpulseError
 from finpulse.settings import Settings
+from store.db import session_factory
+from store.queries import model_versions as q
+from store.queries import shadow as sq
 
 META_FILES = ("labels.json", "training_args.json", "metrics.json", "manifest.json",
               "retrain_report.json")
+
+
+T = TypeVar("T")
 
 
 class ModelNotFound(FinpulseError):
@@ -81,60 +89,49 @@ def read_meta(folder: Path) -> dict[str, Any]:
     }
 
 
-def _sessions(settings: Settings):
-    from store.db import session_factory
-
-    return session_factory(settings.database)
-
-
 def _db_error(exc: SQLAlchemyError) -> FinpulseError:
     return ConfigError(f"model registry database unavailable (run `finpulse db upgrade`?): {exc}")
+
+
+def _with_session(settings: Settings, fn: Callable[[Session], T]) -> T:
+    """Every registry call runs ``fn`` in one transaction; a missing version becomes
+    ``ModelNotFound``, an unreachable database a ``ConfigError`` naming the fix."""
+    try:
+        with session_factory(settings.database).begin() as session:
+            return fn(session)
+    except q.RegistryError as exc:
+        raise ModelNotFound(str(exc)) from exc
+    except SQLAlchemyError as exc:
+        raise _db_error(exc) from exc
 
 
 def register(settings: Settings, version: str, folder: Path, *, base_model: str,
              metrics: dict[str, Any], promote: bool | None = None) -> bool:
     """Add the version's row; promote it when asked, or (promote=None) when there is no
     champion yet. Returns whether it became champion."""
-    from store.queries import models as q
 
-    try:
-        with _sessions(settings).begin() as session:
-            q.register_version(session, version=version, path=str(folder.resolve()),
-                               base_model=base_model, metrics=metrics)
-            if promote is None:
-                promote = q.champion_version(session) is None
-            if promote:
-                q.promote(session, version, by="finpulse train")
-            return promote
-    except SQLAlchemyError as exc:
-        raise _db_error(exc) from exc
+    def add(session) -> bool:
+        q.register_version(session, version=version, path=str(folder.resolve()),
+                           base_model=base_model, metrics=metrics)
+        champion_now = promote if promote is not None else q.champion_version(session) is None
+        if champion_now:
+            q.promote(session, version, by="finpulse train")
+        return champion_now
+
+    return _with_session(settings, add)
 
 
 def champion(settings: Settings) -> VersionInfo | None:
-    from store.queries import models as q
-
-    try:
-        with _sessions(settings).begin() as session:
-            row = q.champion(session)
-            return VersionInfo(row.version, Path(row.path)) if row else None
-    except SQLAlchemyError as exc:
-        raise _db_error(exc) from exc
+    row = _with_session(settings, lambda s: (r := q.champion(s)) and (r.version, r.path))
+    return VersionInfo(row[0], Path(row[1])) if row else None
 
 
 def champion_version(settings: Settings) -> str | None:
-    from store.queries import models as q
-
-    try:
-        with _sessions(settings).begin() as session:
-            return q.champion_version(session)
-    except SQLAlchemyError as exc:
-        raise _db_error(exc) from exc
+    return _with_session(settings, q.champion_version)
 
 
 def resolve(settings: Settings, version_or_dir: str | None = None) -> VersionInfo:
     """The champion (None), a registered version, or a version folder on disk."""
-    from store.queries import models as q
-
     if version_or_dir is None:
         info = champion(settings)
         if info is None:
@@ -146,24 +143,26 @@ def resolve(settings: Settings, version_or_dir: str | None = None) -> VersionInf
             raise ModelNotFound(f"{path} is not a model version folder (no model.safetensors)")
         manifest = read_meta(path).get("manifest", {})
         return VersionInfo(manifest.get("version", path.name), path)
-    try:
-        with _sessions(settings).begin() as session:
-            row = q.get_version(session, version_or_dir)
-            return VersionInfo(row.version, Path(row.path))
-    except q.RegistryError as exc:
-        raise ModelNotFound(str(exc)) from exc
-    except SQLAlchemyError as exc:
-        raise _db_error(exc) from exc
+    row = _with_session(settings, lambda s: (r := q.get_version(s, version_or_dir)) and (r.version, r.path))
+    return VersionInfo(row[0], Path(row[1]))
 
 
 def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
-    """An ``Engine`` for a version, with the settings' device, precision, runtime and batch
-    limits (each may be overridden by keyword)."""
+    """An ``InferenceEngine`` for a version, with the settings' device, precision, runtime and batch
+    limits (each may be overridden by keyword). torch and transformers are imported here, not
+    at the top: the registry's other commands (``finpulse models list``) must not pay seconds
+    for them."""
     from transformers import AutoTokenizer
 
-    from classifier.engine import Engine
-    from classifier.model import MultiTaskClassifier
-    from classifier.precision import intra_op_threads, pick_device, pick_parallel_batches, pick_precision, pick_runtime
+    from classifier.model.network import MultiTaskClassifier
+    from classifier.serving.inference import InferenceEngine
+    from classifier.serving.precision import (
+        intra_op_threads,
+        pick_device,
+        pick_parallel_batches,
+        pick_precision,
+        pick_runtime,
+    )
 
     if not (info.folder / "model.safetensors").is_file():
         raise ModelNotFound(f"model {info.version}: folder {info.folder} has no weights")
@@ -184,90 +183,62 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
     model = MultiTaskClassifier.from_folder(info.folder)
     tokenizer = AutoTokenizer.from_pretrained(str(info.folder))
     if runtime == "onnxruntime":
-        from classifier.onnx_runtime import OrtRunner, ensure_onnx
+        from classifier.serving.onnx_runtime import OrtRunner, ensure_onnx
 
         opts["runner"] = OrtRunner(ensure_onnx(info.folder, precision, model),
                                    threads=intra_op_threads(m.threads, parallel))
-    return Engine(model, tokenizer, version=info.version, **opts)
+    return InferenceEngine(model, tokenizer, version=info.version, **opts)
 
 
-def _with_session(settings: Settings, fn):
-    from store.queries import models as q
 
-    try:
-        with _sessions(settings).begin() as session:
-            return fn(session)
-    except q.RegistryError as exc:
-        raise ModelNotFound(str(exc)) from exc
-    except SQLAlchemyError as exc:
-        raise _db_error(exc) from exc
-
-
-def _row_dict(row) -> dict[str, Any]:  # store.models.ModelVersion
+def _row_dict(row) -> dict[str, Any]:  # store.tables.ModelVersion
     return {"version": row.version, "path": row.path, "base_model": row.base_model,
             "created_at": row.created_at, "metrics": row.metrics, "is_champion": row.is_champion,
             "status": row.status, "notes": row.notes}
 
 
 def list_rows(settings: Settings) -> list[dict[str, Any]]:
-    from store.queries import models as q
-
     return _with_session(settings, lambda s: [_row_dict(r) for r in q.list_versions(s)])
 
 
 def show(settings: Settings, version: str) -> dict[str, Any]:
     """The registry row plus its shadow runs and the folder's metrics, manifest, labels and
     training arguments."""
-    from store.queries import models as q
-    from store.queries.shadow import run_history
 
     row = _with_session(settings, lambda s: {**_row_dict(q.get_version(s, version)),
-                                             "shadow_runs": run_history(s, version=version)})
+                                             "shadow_runs": sq.run_history(s, version=version)})
     return {**row, "folder": read_meta(Path(row["path"]))}
 
 
 def promote(settings: Settings, version: str, by: str = "finpulse models promote") -> str | None:
-    from store.queries import models as q
-
     return _with_session(settings, lambda s: q.promote(s, version, by=by))
 
 
 def rollback(settings: Settings, by: str = "finpulse models rollback") -> tuple[str, str]:
-    from store.queries import models as q
-
     return _with_session(settings, lambda s: q.rollback(s, by=by))
 
 
 def shadow_version(settings: Settings) -> str | None:
-    from store.queries import models as q
-
     return _with_session(settings, q.shadow_version)
 
 
 def start_shadow(settings: Settings, version: str, *, promote_after: bool = False,
                  by: str = "finpulse models shadow") -> dict[str, Any]:
     """Put ``version`` in shadow beside the champion; returns the run as a plain row."""
-    from store.queries import models as q
-    from store.queries.shadow import RUN_COLUMNS
-
     def start(session) -> dict[str, Any]:
         run = q.start_shadow(session, version, by=by, promote_after=promote_after)
-        return {c: getattr(run, c) for c in RUN_COLUMNS}
+        return {c: getattr(run, c) for c in sq.RUN_COLUMNS}
 
     return _with_session(settings, start)
 
 
 def stop_shadow(settings: Settings, by: str = "finpulse models shadow --stop") -> str | None:
-    from store.queries import models as q
-
     return _with_session(settings, lambda s: q.stop_shadow(s, by=by))
 
 
 def shadow_report(settings: Settings, now: datetime | None = None) -> dict[str, Any] | None:
     """The open shadow run, its progress through the shadow period and the two models'
     agreement; None when no challenger is in shadow."""
-    from store.queries import shadow as sq
-    from store.queries.models import shadow_run
 
     def read(session) -> dict[str, Any] | None:
         m = settings.model
@@ -275,6 +246,6 @@ def shadow_report(settings: Settings, now: datetime | None = None) -> dict[str, 
                                   min_articles=m.shadow_min_articles, now=now or datetime.now(UTC))
         if status is None:
             return None
-        return {**status, "agreement": sq.agreement(session, sq.Pair.of(shadow_run(session)))}
+        return {**status, "agreement": sq.agreement(session, sq.Pair.of(q.shadow_run(session)))}
 
     return _with_session(settings, read)

@@ -16,14 +16,14 @@ from finpulse.errors import ConfigError
 from finpulse.settings import Settings
 
 VIEWS = Path(__file__).resolve().parent / "views"
-PAGES = [  # file in views/, title
-    ("overview.py", "Overview"),
-    ("drilldown.py", "Drill-down"),
-    ("articles.py", "Articles"),
-    ("alerts.py", "Alerts"),
-    ("labeling.py", "Labeling queue"),
-    ("models.py", "Models"),
-    ("pipeline.py", "Pipeline health"),
+PAGES = [  # file in views/, title, URL path
+    ("overview.py", "Overview", "overview"),
+    ("drilldown.py", "Drill-down", "drilldown"),
+    ("articles.py", "Articles", "articles"),
+    ("alerts.py", "Alerts", "alerts"),
+    ("labeling.py", "Labeling queue", "labeling"),
+    ("model_registry.py", "Models", "models"),
+    ("pipeline.py", "Pipeline health", "pipeline"),
 ]
 
 
@@ -38,8 +38,8 @@ def main() -> None:
         st.stop()
     if not gate(st.session_state[SETTINGS_KEY].dashboard):
         st.stop()
-    pages = [st.Page(VIEWS / name, title=title, default=(i == 0))
-             for i, (name, title) in enumerate(PAGES)]
+    pages = [st.Page(VIEWS / name, title=title, url_path=url_path, default=(i == 0))
+             for i, (name, title, url_path) in enumerate(PAGES)]
     st.navigation(pages).run()
 
 

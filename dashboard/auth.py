@@ -15,8 +15,8 @@ import hmac
 
 import streamlit as st
 
-from finpulse.settings import DashboardSettings
 from dashboard.widgets import USER_KEY
+from finpulse.settings import DashboardSettings
 
 AUTH_KEY = "finpulse.authenticated"
 

@@ -20,7 +20,7 @@ from finpulse.lifecycle import configure_logging, follow_supervisor
 from finpulse.settings import Settings
 
 PART_CLIS = ("finpulse.commands", "store.cli", "ingest.cli", "classifier.cli",
-             "classifier.retrain_cli", "alerts.cli", "dashboard.cli")
+             "alerts.cli", "dashboard.cli")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 

@@ -94,7 +94,7 @@ class Message(BaseModel):
 class Article(Message):
     """``news.raw``: one article as ingest found it."""
 
-    # Bounds are the database columns' (store/models.py): a message that passes the contract
+    # Bounds are the database columns' (store/tables.py): a message that passes the contract
     # can always be stored.
     id: str = Field(min_length=8, max_length=64)
     source: str = Field(min_length=1, max_length=200)

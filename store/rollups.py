@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from store.models import Rollup
+from store.tables import Rollup
 from store.upsert import increment
 
 GRAINS: dict[str, str] = {"minute": "minute", "hour": "hour"}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from finpulse.messages import clip
 from finpulse.schemas import ClassifiedArticle, DeadLetter
-from store import models as m
+from store import tables as m
 from store.rollups import Contribution, RollupDeltas
 from store.upsert import upsert
 

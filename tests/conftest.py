@@ -169,7 +169,7 @@ class TinyRun:
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
     """A tiny model trained once for the whole session through ``train(settings, TrainConfig)``
     (160 rows, 2 epochs, 32 tokens), registered in its own database."""
-    from classifier.train import TrainConfig, train
+    from classifier.training.train import TrainConfig, train
     from store.migrate import upgrade
 
     root = tmp_path_factory.mktemp("tiny")
@@ -177,7 +177,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
                         model=ModelSettings(registry_dir=root / "models", max_length=32))
     upgrade(settings.database)
     version = train(settings, TrainConfig(**TINY), progress=False)
-    from classifier.onnx_runtime import ensure_onnx
+    from classifier.serving.onnx_runtime import ensure_onnx
 
     ensure_onnx(root / "models" / version, "fp32")  # exported once; copies of the folder carry it
     return TinyRun(settings, version, root / "models" / version)

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
-from finpulse.lag import BrokerDown
 from dashboard.widgets import explained, settings
+from finpulse.lag import BrokerDown
 from finpulse.settings import WatchdogSettings
 from store.queries.watchdog import CHECKS, HEARTBEAT
 

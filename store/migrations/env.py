@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from store.models import Base, in_models
+from store.tables import Base, in_models
 
 config = context.config
 target_metadata = Base.metadata

@@ -12,7 +12,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from finpulse.schemas import Article, ClassifiedArticle, Prediction
-from store import models as m
+from store import tables as m
 from store.upsert import upsert
 
 ALERT_COLUMNS = ("id", "fingerprint", "rule", "scope", "key", "state", "severity", "labels",

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
-from store import models as m
+from store import tables as m
 from store.queries import text_search
 
 DUPLICATES = ("include", "exclude", "only")

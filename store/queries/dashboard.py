@@ -3,7 +3,7 @@ silence) and model versions (list, champion, history).
 
 Query functions take the caller's ``Session`` and never commit: the page owns
 ``with sessions.begin():``. Model promotion and silences are delegated to their owners'
-query functions (``store/queries/models.py``, ``store/queries/alerts.py``).
+query functions (``store/queries/model_versions.py``, ``store/queries/alerts.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from finpulse.errors import PermanentError
-from store import models as m
-from store.queries import alerts, models
+from store import tables as m
+from store.queries import alerts
+from store.queries import model_versions as registry_rows
 
 ALERT_STATES = ("pending", "firing", "resolved")
 
@@ -128,20 +129,20 @@ PROMOTION_COLUMNS = ("version", "previous", "action", "at", "by")
 
 def model_versions(session: Session) -> list[dict[str, Any]]:
     """Registered model versions, newest first (as plain rows for the page)."""
-    return [_row(x, MODEL_COLUMNS) for x in models.list_versions(session)]
+    return [_row(x, MODEL_COLUMNS) for x in registry_rows.list_versions(session)]
 
 
 def champion(session: Session) -> dict[str, Any] | None:
-    x = models.champion(session)
+    x = registry_rows.champion(session)
     return _row(x, MODEL_COLUMNS) if x else None
 
 
 def promotions(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:
     """Changes of champion, newest first."""
-    return [_row(x, PROMOTION_COLUMNS) for x in reversed(models.promotions(session))][:limit]
+    return [_row(x, PROMOTION_COLUMNS) for x in reversed(registry_rows.promotions(session))][:limit]
 
 
 def rollback_target(session: Session) -> str | None:
     """The version a rollback would reinstate (None: nothing to roll back to)."""
-    stack, current = models.champion_stack(session), models.champion_version(session)
+    stack, current = registry_rows.champion_stack(session), registry_rows.champion_version(session)
     return stack[-2] if len(stack) >= 2 and stack[-1] == current else None

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store import models as m
+from store import tables as m
 
 
 def dead_letter_counts(session: Session, *, since: datetime) -> list[dict[str, Any]]:

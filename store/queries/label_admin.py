@@ -10,18 +10,17 @@ whitespace (``articles_by_text``); only when there is none is a stub article cre
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import re
-
 from sqlalchemy import Text, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from finpulse.errors import ConfigError
-from store import models as m
+from store import tables as m
 from store.upsert import upsert
 
 IMPORT_SOURCE = "label-import"  # the source of stub articles created for text-only labels

@@ -16,7 +16,7 @@ from sqlalchemy import case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from finpulse.schemas import SENTIMENTS, TOPICS
-from store import models as m
+from store import tables as m
 from store.queries.articles import unindexed
 from store.upsert import upsert
 

@@ -17,8 +17,8 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from finpulse.schemas import ClassifiedArticle, Prediction
-from store import models as m
-from store.queries import models
+from store import tables as m
+from store.queries import model_versions
 from store.upsert import upsert
 
 TASKS = ("topic", "sentiment")
@@ -114,7 +114,7 @@ def shadow_status(session: Session, *, min_minutes: float, min_articles: int, no
 
     ``due``: the run is to be promoted automatically, has lasted ``min_minutes`` AND scored
     ``min_articles`` articles against its champion, and that champion still serves."""
-    run = models.shadow_run(session)
+    run = model_versions.shadow_run(session)
     if run is None:
         return None
     n = scored(session, Pair.of(run))
@@ -124,7 +124,7 @@ def shadow_status(session: Session, *, min_minutes: float, min_articles: int, no
             "started_by": run.started_by, "promote_after": run.promote_after, "scored": n,
             "minutes": minutes, "min_minutes": min_minutes, "min_articles": min_articles,
             "period_over": over,
-            "due": run.promote_after and over and models.champion_version(session) == run.champion}
+            "due": run.promote_after and over and model_versions.champion_version(session) == run.champion}
 
 
 RUN_COLUMNS = ("version", "champion", "promote_after", "started_at", "started_by", "ended_at",
@@ -134,4 +134,4 @@ RUN_COLUMNS = ("version", "champion", "promote_after", "started_at", "started_by
 def run_history(session: Session, *, version: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
     """Shadow runs as plain rows, newest first."""
     return [{c: getattr(r, c) for c in RUN_COLUMNS}
-            for r in models.shadow_runs(session, version=version, limit=limit)]
+            for r in model_versions.shadow_runs(session, version=version, limit=limit)]

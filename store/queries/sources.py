@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store import models as m
+from store import tables as m
 from store.upsert import upsert
 
 STATUS_COLUMNS = ("name", "type", "last_attempt", "last_success", "found", "new", "duplicate",

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from finpulse.schemas import TOPICS
-from store.models import Rollup
+from store.tables import Rollup
 
 DIMS = ("all", "topic", "ticker", "source")
 GRAINS = ("minute", "hour")

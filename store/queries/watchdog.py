@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store import models as m
+from store import tables as m
 
 # The watchdog's checks (alerts/watchdog.py), each an alert rule of its own, and what each
 # means to a reader of the Pipeline health page.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from finpulse.schemas import Article, ClassifiedArticle, Prediction, TOPICS
+from finpulse.schemas import TOPICS, Article, ClassifiedArticle, Prediction
 
 _ids = itertools.count()
 PROBS = {"bearish": [0.9, 0.05, 0.05], "bullish": [0.05, 0.9, 0.05], "neutral": [0.05, 0.05, 0.9]}

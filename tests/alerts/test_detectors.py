@@ -10,8 +10,8 @@ import pytest
 
 from alerts.aggregate import contributions, scope_keys
 from alerts.detectors import observe
-from alerts.engine import Engine
 from alerts.lifecycle import AlertState, step
+from alerts.rule_state import RuleEngine
 from alerts.rulefile import parse_rules
 from alerts.webhooks import RetryPolicy, classify_status
 from finpulse.http import retry_after_s as parse_retry_after
@@ -58,7 +58,7 @@ def test_scope_keys_and_filters() -> None:
     assert scope_keys(rule(extra="    min_confidence: 0.5\n"), unsure) == []
 
 
-def feed(engine: Engine, rs, msgs) -> None:
+def feed(engine: RuleEngine, rs, msgs) -> None:
     for m in msgs:
         for c in contributions(rs.rules, m):
             engine.ingest(c, m.article.published.timestamp())
@@ -71,7 +71,7 @@ def feed(engine: Engine, rs, msgs) -> None:
 def test_metrics(metric: str, expected: float) -> None:
     r = rule(metric=metric)
     rs = rules(BASE.format(scope="ticker", metric=metric, min_count=1, detector="{above: 0}"))
-    engine = Engine(rs, {}, {}, lateness_s=0)
+    engine = RuleEngine(rs, {}, {}, lateness_s=0)
     sents = ["bearish", "bearish", "bearish", "bullish", "neutral"]
     feed(engine, rs, [classified(sentiment=s, tickers=("X",), published=T0 + timedelta(seconds=i))
                       for i, s in enumerate(sents)])
@@ -84,7 +84,7 @@ def test_metrics(metric: str, expected: float) -> None:
 
 def test_replayed_article_counts_once() -> None:
     rs = rules(BASE.format(scope="ticker", metric="count", min_count=1, detector="{above: 0}"))
-    engine = Engine(rs, {}, {}, lateness_s=0)
+    engine = RuleEngine(rs, {}, {}, lateness_s=0)
     m = classified(sentiment="bearish", tickers=("X",), published=T0)
     feed(engine, rs, [m, m, m])
     fp = next(iter(engine.states))
@@ -95,7 +95,7 @@ def test_replayed_article_counts_once() -> None:
 def test_counted_articles_are_remembered_only_while_they_could_count_again() -> None:
     rs = rules(BASE.format(scope="ticker", metric="count", min_count=1, detector="{above: 0}"))
     window = rs.rules[0].window
-    engine = Engine(rs, {}, {}, lateness_s=30)
+    engine = RuleEngine(rs, {}, {}, lateness_s=30)
     msgs = [classified(sentiment="bearish", tickers=("X",), published=T0 + timedelta(seconds=i))
             for i in range(50)]
     feed(engine, rs, msgs)
@@ -121,7 +121,7 @@ def test_counted_articles_are_remembered_only_while_they_could_count_again() -> 
 
 def test_min_count_blocks_small_samples() -> None:
     rs = rules(BASE.format(scope="ticker", metric="bearish_share", min_count=3, detector="{above: 0.5}"))
-    engine = Engine(rs, {}, {}, lateness_s=0)
+    engine = RuleEngine(rs, {}, {}, lateness_s=0)
     feed(engine, rs, [classified(sentiment=s, tickers=("X",), published=T0)
                       for s in ("bearish", "bearish", "neutral")[:2]])
     assert engine.evaluate_all(T0.timestamp() + 1) == []  # 2 of 2 bearish: not a spike
@@ -133,7 +133,7 @@ def test_min_count_blocks_small_samples() -> None:
 def _history_engine(detector: str, per_window: list[int], now_count: int):
     """count per ticker; 60s windows: one window each of ``per_window`` articles, then now."""
     rs = rules(BASE.format(scope="ticker", metric="count", min_count=1, detector=detector))
-    engine = Engine(rs, {}, {}, lateness_s=10_000)
+    engine = RuleEngine(rs, {}, {}, lateness_s=10_000)
     start = T0
     msgs = []
     for w, n in enumerate(per_window + [now_count]):
@@ -205,7 +205,7 @@ def test_retry_classification_and_backoff() -> None:
 
 def test_late_articles_and_expiry() -> None:
     rs = rules(BASE.format(scope="ticker", metric="count", min_count=1, detector="{above: 100}"))
-    engine = Engine(rs, {}, {}, lateness_s=30)
+    engine = RuleEngine(rs, {}, {}, lateness_s=30)
     now = T0.timestamp()
     fresh = contributions(rs.rules, classified(tickers=("X",), published=T0 - timedelta(seconds=80)))
     stale = contributions(rs.rules, classified(tickers=("X",), published=T0 - timedelta(seconds=95)))
@@ -222,7 +222,7 @@ def test_baseline_cache_sees_late_articles() -> None:
     r, _ = _history_engine("{type: ratio, above: 3, baseline: 4m}", [2, 2, 2, 2], 8)
     rs = rules(BASE.format(scope="ticker", metric="count", min_count=1,
                            detector="{type: ratio, above: 3, baseline: 4m}"))
-    engine = Engine(rs, {}, {}, lateness_s=10_000)
+    engine = RuleEngine(rs, {}, {}, lateness_s=10_000)
     feed(engine, rs, [classified(tickers=("X",), published=T0 + timedelta(seconds=60 * w + 1))
                       for w in range(4) for _ in range(2)])
     now = (T0 + timedelta(seconds=4 * 60 + 55)).timestamp()

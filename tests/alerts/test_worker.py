@@ -19,9 +19,9 @@ from alerts.runner import run_alerts
 from finpulse.kafka import make_consumer, make_producer, send_message
 from finpulse.schemas import AlertEvent, ClassifiedArticle, DeadLetter, decode
 from finpulse.settings import REPO_ROOT, Settings
+from store import tables as m
 from store.db import session_factory
 from store.queries import alerts as q
-from store import models as m
 from tests.alerts.conftest import Receiver, Server
 from tests.alerts.factory import classified
 from tests.conftest import write_settings_file

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from classifier.char_ngrams import CachedCharNgrams
+from classifier.model.char_ngrams import CachedCharNgrams
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from classifier.data import Example, load_seed, parse_csv, sample, stratified_split
+from classifier.training.data import Example, load_seed, parse_csv, sample, stratified_split
 from finpulse.errors import ConfigError
 from finpulse.settings import SHARED_SEED_DATA
 

@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from classifier.data import Example
-from classifier.distil import PACKAGED, SoftLabels, distil_loss, packaged_files, soft_targets, text_key
-from classifier.labels import IGNORE
+from classifier.label_maps import IGNORE
+from classifier.training.data import Example
+from classifier.training.distil import (
+    PACKAGED,
+    SoftLabels,
+    distil_loss,
+    packaged_files,
+    soft_targets,
+    text_key,
+)
 from finpulse.errors import ConfigError
 
 TAUGHT = Example("Stocks slump as yields jump https://t.co/AbC123", sentiment=0)
@@ -62,7 +69,7 @@ def test_a_teacher_that_saw_a_dev_text_is_refused_by_path_and_skipped_when_packa
 
 @pytest.mark.skipif(not PACKAGED.is_file(), reason="no packaged soft labels")
 def test_the_packaged_files_serve_their_split_and_are_skipped_on_another(caplog: pytest.LogCaptureFixture) -> None:
-    from classifier.data import load_seed
+    from classifier.training.data import load_seed
     from finpulse.settings import ModelSettings
 
     seed_data = ModelSettings().seed_data
@@ -132,8 +139,8 @@ def test_a_teacher_run_writes_labels_a_student_trains_on(tmp_path: Path, model_s
     """``finpulse teacher`` on a small sample (the packaged MiniLM stands in for a larger
     encoder), then ``finpulse train --soft-labels`` on the same split records the distillation."""
     from classifier import registry
-    from classifier.data import load_seed
-    from classifier.train import TrainConfig, train
+    from classifier.training.data import load_seed
+    from classifier.training.train import TrainConfig, train
     from tests.classifier.test_cli import finpulse
     from tests.conftest import write_settings_file
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from classifier.engine import Engine, Probabilities, plan_batches, to_predictions
-from classifier.model import MultiTaskClassifier
+from classifier.model.network import MultiTaskClassifier
+from classifier.serving.inference import InferenceEngine, Probabilities, plan_batches, to_predictions
 from finpulse.schemas import TOPICS
 
 
@@ -35,11 +35,11 @@ def test_plan_batches_groups_similar_lengths_to_limit_padding() -> None:
     assert len(plan_batches([64, 10, 10, 10], max_batch_tokens=100_000, max_batch_size=64)) == 1
 
 
-def _engine(folder: Path, **kw) -> Engine:
+def _engine(folder: Path, **kw) -> InferenceEngine:
     from transformers import AutoTokenizer
 
     model = MultiTaskClassifier.from_folder(folder)
-    return Engine(model, AutoTokenizer.from_pretrained(str(folder)), version="t", max_length=32, **kw)
+    return InferenceEngine(model, AutoTokenizer.from_pretrained(str(folder)), version="t", max_length=32, **kw)
 
 
 TEXTS = [

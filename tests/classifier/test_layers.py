@@ -9,8 +9,8 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from classifier.model import MultiTaskClassifier, mean_pool
-from classifier.train import TrainConfig
+from classifier.model.network import MultiTaskClassifier, mean_pool
+from classifier.training.train import TrainConfig
 from finpulse.errors import ConfigError
 
 
@@ -74,8 +74,8 @@ def test_a_shallow_version_runs_on_onnx_runtime_and_int8_quantises_every_layer(
     import numpy as np
     from transformers import AutoTokenizer
 
-    from classifier.engine import Engine
-    from classifier.onnx_runtime import OrtRunner, encoder_depth, ensure_onnx
+    from classifier.serving.inference import InferenceEngine
+    from classifier.serving.onnx_runtime import OrtRunner, encoder_depth, ensure_onnx
 
     folder = tmp_path / "shallow"
     shutil.copytree(tiny_model, folder, ignore=shutil.ignore_patterns("onnx"))  # not the 6-layer export
@@ -87,10 +87,10 @@ def test_a_shallow_version_runs_on_onnx_runtime_and_int8_quantises_every_layer(
     model = MultiTaskClassifier.from_folder(folder)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     texts = ["Apple beats earnings estimates", "Oil slumps as stockpiles grow", "Fed holds rates"]
-    torch_engine = Engine(model, tokenizer, version="s", max_length=32)
+    torch_engine = InferenceEngine(model, tokenizer, version="s", max_length=32)
     by_torch = torch_engine.run(torch_engine.encode(texts))
     fp32 = ensure_onnx(folder, "fp32", model)
-    ort_engine = Engine(model, tokenizer, version="s", max_length=32, runtime="onnxruntime",
+    ort_engine = InferenceEngine(model, tokenizer, version="s", max_length=32, runtime="onnxruntime",
                         runner=OrtRunner(fp32, threads=1))
     by_ort = ort_engine.run(ort_engine.encode(texts))
     np.testing.assert_allclose(by_ort.topic, by_torch.topic, atol=1e-4)
@@ -118,7 +118,7 @@ def test_finpulse_train_layers_registers_a_shallow_version_with_half_its_layers_
     done = finpulse(config, "train", "--layers", "2", "--limit", "48", "--epochs", "1", "--max-length", "16",
                     "--batch-size", "16", "--soft-labels", "none")
     assert done.returncode == 0, done.stderr
-    from classifier.onnx_runtime import encoder_depth
+    from classifier.serving.onnx_runtime import encoder_depth
 
     info = registry.resolve(settings)
     meta = registry.read_meta(info.folder)
@@ -132,7 +132,7 @@ def test_finpulse_train_layers_registers_a_shallow_version_with_half_its_layers_
 
 
 def test_cutting_or_freezing_layers_needs_a_bert_style_encoder() -> None:
-    from classifier.frozen import freeze_lower
+    from classifier.training.frozen import freeze_lower
 
     model = MultiTaskClassifier(torch.nn.Linear(8, 8), 8)  # no embeddings, no encoder.layer
     with pytest.raises(ConfigError, match="layers needs a BERT-style encoder; Linear is not one"):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.labels import IGNORE
-from classifier.lexical import LexicalConfig, LexicalModel
+from classifier.label_maps import IGNORE
+from classifier.model.lexical import LexicalConfig, LexicalModel
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from classifier.labels import IGNORE
-from classifier.model import balanced_weights, task_loss
+from classifier.label_maps import IGNORE
+from classifier.model.network import balanced_weights, task_loss
 
 
 def test_balanced_weights_follow_the_prior_and_keep_the_average_example_at_one() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.metrics import report
+from classifier.training.metrics import report
 
 pytestmark = pytest.mark.unit
 

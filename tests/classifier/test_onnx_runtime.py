@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.engine import Engine
-from classifier.model import MultiTaskClassifier
-from classifier.onnx_runtime import OrtRunner, encoder_depth, ensure_onnx, file_name
-from classifier.precision import intra_op_threads, pick_parallel_batches, pick_runtime
+from classifier.model.network import MultiTaskClassifier
+from classifier.serving.inference import InferenceEngine
+from classifier.serving.onnx_runtime import OrtRunner, encoder_depth, ensure_onnx, file_name
+from classifier.serving.precision import intra_op_threads, pick_parallel_batches, pick_runtime
 from finpulse.errors import ConfigError
 from tests.support import wait_until
 
@@ -35,15 +35,15 @@ def version_copy(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _engines(folder: Path, precision: str = "fp32", version: str = "t",
-             **kw) -> tuple[Engine, Engine]:
+             **kw) -> tuple[InferenceEngine, InferenceEngine]:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     model = MultiTaskClassifier.from_folder(folder)
-    torch_engine = Engine(model, tokenizer, version=version, max_length=32, **kw)
+    torch_engine = InferenceEngine(model, tokenizer, version=version, max_length=32, **kw)
     runner = OrtRunner(ensure_onnx(folder, precision, model), threads=1)
     assert not model.training  # exporting must leave the torch model in eval mode (dropout off)
-    ort_engine = Engine(model, tokenizer, version=version, max_length=32, precision=precision,
+    ort_engine = InferenceEngine(model, tokenizer, version=version, max_length=32, precision=precision,
                         runtime="onnxruntime", runner=runner, **kw)
     return torch_engine, ort_engine
 
@@ -117,14 +117,14 @@ def test_a_dropped_engine_s_threads_end(version_copy: Path) -> None:
 
 
 def test_pick_parallel_batches_and_their_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("classifier.precision.available_cpus", lambda: 2)
+    monkeypatch.setattr("classifier.serving.precision.available_cpus", lambda: 2)
     assert pick_parallel_batches(0, "onnxruntime", "cpu") == 2
     assert pick_parallel_batches(0, "torch", "cpu") == 1  # its forward pass holds the GIL
     assert pick_parallel_batches(0, "torch", "cuda") == 1
     assert pick_parallel_batches(3, "torch", "cpu") == 3  # a setting is taken as given
     assert intra_op_threads(0, 2) == 1 and intra_op_threads(0, 1) == 0  # 0: the runtime decides
     assert intra_op_threads(8, 2) == 4 and intra_op_threads(1, 2) == 1
-    monkeypatch.setattr("classifier.precision.available_cpus", lambda: 1)
+    monkeypatch.setattr("classifier.serving.precision.available_cpus", lambda: 1)
     assert pick_parallel_batches(0, "onnxruntime", "cpu") == 1
 
 

@@ -7,7 +7,7 @@ import pytest
 from finpulse.settings import DatabaseSettings
 from store.db import session_factory
 from store.migrate import upgrade
-from store.queries import models as q
+from store.queries import model_versions as q
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import select
 
 from classifier import registry
-from classifier.shadow import run_shadow
+from classifier.retraining.shadow import run_shadow
 from finpulse.kafka import make_producer
 from finpulse.schemas import Article, ClassifiedArticle, DeadLetter, decode
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from tests.store.factories import classified
 from tests.support import InThread, read_topic, wait_until

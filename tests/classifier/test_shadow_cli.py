@@ -13,7 +13,7 @@ from finpulse.errors import ConfigError
 from finpulse.schemas import TOPICS
 from finpulse.settings import ModelSettings, Settings
 from store.db import session_factory
-from store.queries import models as q
+from store.queries import model_versions as q
 from store.queries.shadow import shadow_row, write_shadow
 from tests.store.factories import classified
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from classifier.data import Example, stratified_split
-from classifier.textprep import TEXTPREP_FILE, TextPrep, dedup_key
+from classifier.model.textprep import TEXTPREP_FILE, TextPrep, dedup_key
+from classifier.training.data import Example, stratified_split
 from finpulse.errors import ConfigError
 
 pytestmark = pytest.mark.unit

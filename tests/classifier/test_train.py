@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from classifier import registry
-from classifier.distil import packaged_files
+from classifier.training.distil import packaged_files
 from finpulse.schemas import SENTIMENTS, TOPICS, Prediction
 
 pytestmark = pytest.mark.slow
@@ -69,7 +69,7 @@ def test_a_second_version_is_a_candidate_until_promoted(model_settings, install_
 
 
 def test_ensure_champion_keeps_an_existing_champion(model_settings, install_model) -> None:
-    from classifier.train import TrainConfig, ensure_champion
+    from classifier.training.train import TrainConfig, ensure_champion
 
     settings = model_settings()
     version = install_model(settings, "already-there")

@@ -12,7 +12,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from classifier import registry
-from classifier.worker import run_worker
+from classifier.serving.worker import run_worker
 from finpulse.kafka import make_producer
 from finpulse.schemas import Article, ClassifiedArticle, DeadLetter, article_id_for_source, decode
 from finpulse.tickers import parse_watchlist

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from finpulse.schemas import TOPICS, Article, ClassifiedArticle, Prediction, article_id_for_source
-from store import models as m
+from store import tables as m
 from store.writes import write_classified
 
 SOURCES = ("reuters-rss", "bloomberg-rss", "ft-pages")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from finpulse.schemas import SENTIMENTS, TOPICS
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from tests.dashboard.conftest import assert_no_exception, texts
 from tests.dashboard.seed import SPIKE_TICKER
@@ -136,7 +136,7 @@ def test_labeling_saves_skips_and_undoes(seeded, app_for) -> None:
 
 def test_promote_and_roll_back(seeded, app_for) -> None:
     settings, _ = seeded
-    at = app_for(settings, "models")
+    at = app_for(settings, "model_registry")
     assert "Champion: **v2**" in texts(at)
     at.selectbox(key="models.promote.version").select("v3")
     at.button(key="models.promote").click().run()
@@ -181,7 +181,7 @@ def test_retrain_button_starts_a_real_retrain_and_shows_its_log(make_settings, s
         s.add(m.ModelVersion(version="v1", path=str(tmp_path / "models" / "v1"), base_model="b",
                              created_at=datetime.now(UTC), metrics={}, is_champion=True,
                              status="champion"))
-    at = app_for(settings, "models")
+    at = app_for(settings, "model_registry")
     at.button(key="models.retrain").click().run()
     assert_no_exception(at)
     assert "Retraining started" in texts(at)

@@ -89,7 +89,7 @@ def test_pipeline_page_shows_each_firing_watchdog_check_in_red_with_its_reason(
     import streamlit as st
     from sqlalchemy import update
 
-    from store import models as m
+    from store import tables as m
 
     stale = utcnow() - timedelta(seconds=3 * cfg.heartbeat_every_s)
     with sessions.begin() as s:

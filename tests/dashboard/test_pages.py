@@ -8,7 +8,7 @@ from tests.dashboard.conftest import assert_no_exception, texts
 
 pytestmark = pytest.mark.integration
 
-PAGES = ["overview", "drilldown", "articles", "alerts", "labeling", "models", "pipeline"]
+PAGES = ["overview", "drilldown", "articles", "alerts", "labeling", "model_registry", "pipeline"]
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from finpulse.schemas import TOPICS
-from store import models as m
+from store import tables as m
 from store.db import session_factory
-from store.queries import models as q
+from store.queries import model_versions as q
 from store.queries.shadow import shadow_row, write_shadow
 from tests.dashboard.conftest import assert_no_exception, texts
 from tests.store.factories import classified
@@ -52,7 +52,7 @@ def run_status(settings) -> list[tuple[str, str | None]]:
 def test_the_shadow_section_shows_agreement_confusion_and_disagreements(seeded, app_for) -> None:
     settings, data = seeded
     differ = put_v3_in_shadow(settings, data.now)
-    at = app_for(settings, "models")
+    at = app_for(settings, "model_registry")
     assert_no_exception(at)
     shown = texts(at)
     assert "**v3** scores the live stream beside champion **v2**" in shown
@@ -78,7 +78,7 @@ def test_the_shadow_section_shows_agreement_confusion_and_disagreements(seeded, 
 
 def test_put_a_version_in_shadow_from_the_page(seeded, app_for) -> None:
     settings, _ = seeded
-    at = app_for(settings, "models")
+    at = app_for(settings, "model_registry")
     assert "No challenger in shadow" in texts(at)
     at.selectbox(key="models.promote.version").select("v3")
     at.button(key="models.shadow.start").click().run()

@@ -20,7 +20,7 @@ from tests.support import spawn_part
 @pytest.fixture(scope="session")
 def learnt_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder of a model version trained on synthetic headlines (~1 minute on 2 cores)."""
-    from classifier.train import TrainConfig, train
+    from classifier.training.train import TrainConfig, train
     from store.migrate import upgrade
 
     root = tmp_path_factory.mktemp("e2e-model")

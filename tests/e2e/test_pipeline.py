@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 from finpulse.kafka import make_producer
 from finpulse.schemas import DeadLetter, decode
 from finpulse.settings import AlertSettings, ModelSettings, Settings, WatchdogSettings, WebhookReceiver
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from tests.fixtures.synthetic import BEARISH, replay_rows
 from tests.support import read_topic, wait_until

@@ -19,7 +19,7 @@ from finpulse.kafka import make_producer
 from finpulse.schemas import Article, article_id_for_source, utcnow
 from finpulse.settings import KafkaSettings, LocalBrokerSettings, TopicNames
 from finpulse.supervisor import Supervisor
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from tests.alerts.conftest import free_port
 from tests.conftest import unique, write_settings_file

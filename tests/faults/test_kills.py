@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from classifier import registry
 from finpulse.kafka import make_producer
 from finpulse.settings import IngestSettings, Settings
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from tests.e2e.conftest import Parts
 from tests.store.factories import classified

@@ -43,7 +43,7 @@ from finpulse.settings import (
     WatchdogSettings,
     WebhookReceiver,
 )
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from store.queries import alerts as q
 from tests.alerts.conftest import BURST_RULES, Receiver, Server, free_port

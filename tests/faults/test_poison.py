@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from alerts.runner import run_alerts
 from classifier import registry
-from classifier.shadow import run_shadow
-from classifier.worker import run_worker
+from classifier.retraining.shadow import run_shadow
+from classifier.serving.worker import run_worker
 from finpulse.kafka import make_producer
 from finpulse.schemas import (
     Article,
@@ -29,7 +29,7 @@ from finpulse.schemas import (
     decode,
 )
 from finpulse.settings import AlertSettings, Settings
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from store.sink import run_sink
 from tests.store.factories import classified

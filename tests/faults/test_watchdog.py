@@ -19,7 +19,7 @@ from finpulse.lag import consumer_lag
 from finpulse.settings import Settings, WatchdogSettings
 from finpulse.supervisor import Supervisor
 from finpulse.up import restart_recorder
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from store.writes import write_classified
 from tests.alerts.conftest import Receiver

@@ -10,10 +10,10 @@ import pytest
 
 from finpulse.errors import ContractError
 from finpulse.schemas import (
+    MAX_LETTER_ORIGINAL_BYTES,
     AlertEvent,
     Article,
     ClassifiedArticle,
-    MAX_LETTER_ORIGINAL_BYTES,
     DeadLetter,
     Evidence,
     Prediction,

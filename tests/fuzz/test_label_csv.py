@@ -16,8 +16,14 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from classifier.label_io import COLUMNS, LabelRecord, import_rows, parse_labels_csv, read_labels_csv
-from classifier.labels import LABELS
+from classifier.label_maps import LABELS
+from classifier.retraining.label_csv import (
+    COLUMNS,
+    LabelRecord,
+    import_rows,
+    parse_labels_csv,
+    read_labels_csv,
+)
 from finpulse.errors import ConfigError
 from tests.fuzz.conftest import check_message, fuzz
 

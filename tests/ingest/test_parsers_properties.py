@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from ingest.canonical import choose_canonical, normalize_url
 from ingest.dates import parse_date
 from ingest.encoding import decode_body
+from ingest.enrich import title_from_text
 from ingest.extract import extract_page
 from ingest.feeds import parse_feed
 from ingest.parse_errors import ParseError
 from ingest.sitemaps import parse_sitemap
-from ingest.enrich import title_from_text
 
 pytestmark = pytest.mark.unit
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from finpulse.errors import ConfigError
+from finpulse.http import retry_after_s
 from ingest.canonical import choose_canonical, normalize_url
 from ingest.encoding import decode_body
 from ingest.enrich import title_from_text
-from finpulse.http import retry_after_s
 from ingest.neardup import NearDuplicates, from_bytes, signature, to_bytes
 from ingest.netguard import AddressPolicy
 from ingest.robots import parse_robots

@@ -31,7 +31,7 @@ def model_section(registry_dir: Path, seed: Path, **kw) -> ModelSettings:
 @pytest.fixture(scope="session")
 def champion_folder(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> Path:
     """A model trained on the seed data only (trained once per session)."""
-    from classifier.train import TrainConfig, train
+    from classifier.training.train import TrainConfig, train
     from store.migrate import upgrade
 
     root = tmp_path_factory.mktemp("champion")
@@ -73,7 +73,7 @@ def install_champion(champion_folder: Path) -> Callable[[Settings, str], str]:
 
 def add_articles(settings: Settings, texts: dict[str, str]) -> None:
     """Store articles ``{id: title}`` as the sink would (no prediction needed for labels)."""
-    from store import models as m
+    from store import tables as m
     from store.db import session_factory
 
     now = datetime.now(UTC)
@@ -87,9 +87,9 @@ def run_cli(settings: Settings, *argv: str) -> int:
     """Run a ``retrain``/``labels`` command's handler as ``finpulse`` would, with ``settings``."""
     import argparse
 
-    from classifier import retrain_cli
+    from classifier import cli
 
     parser = argparse.ArgumentParser()
-    retrain_cli.add_commands(parser.add_subparsers())
+    cli.add_commands(parser.add_subparsers())
     args = parser.parse_args(list(argv))
     return args.handler(args, settings)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from classifier.agreement import Vote, agreement, cohen_kappa, fleiss_kappa, resolve
+from classifier.retraining.agreement import Vote, agreement, cohen_kappa, fleiss_kappa, resolve
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.metrics import report
-from classifier.retrain_report import build_report, decide, render_markdown, score
+from classifier.retraining.gate import build_report, decide, render_markdown, score
+from classifier.training.metrics import report
 
 pytestmark = pytest.mark.unit
 NAMES = ("a", "b", "c")

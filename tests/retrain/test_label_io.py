@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from classifier.label_io import format_labels_csv, parse_labels_csv
+from classifier.retraining.label_csv import format_labels_csv, parse_labels_csv
 from finpulse.errors import ConfigError
 
 pytestmark = pytest.mark.unit

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from classifier.label_io import stub_article_id
-from classifier.labels import IGNORE
-from classifier.labelset import HOLDOUT, is_held_out, load_labelset, normalise
+from classifier.label_maps import IGNORE
+from classifier.retraining.dataset import HOLDOUT, is_held_out, load_labelset, normalise
+from classifier.retraining.label_csv import stub_article_id
 from finpulse.errors import ConfigError
 from store.db import session_factory
 from store.queries import label_admin
@@ -159,7 +159,7 @@ def test_held_out_labels_go_to_the_evaluation_set(rt_settings) -> None:
 
 def store_article(settings, aid: str, title: str, text: str = "", *, source: str = "wire",
                   duplicate_of: str | None = None, minutes: int = 0) -> None:
-    from store import models as m
+    from store import tables as m
 
     at = T0 + timedelta(minutes=minutes)
     with session_factory(settings.database).begin() as s:

@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from classifier.data import Dataset, Example
-from classifier.labels import IGNORE
-from classifier.labelset import (
+from classifier.label_maps import IGNORE
+from classifier.retraining.dataset import (
     HOLDOUT,
     SEED_DEV,
     AnalystExample,
@@ -17,6 +16,7 @@ from classifier.labelset import (
     is_held_out,
     normalise,
 )
+from classifier.training.data import Dataset, Example
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 2, tzinfo=UTC)

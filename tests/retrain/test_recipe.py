@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from classifier import registry
-from classifier.retrain import RetrainConfig, _train_config
-from classifier.textprep import TEXTPREP_FILE
+from classifier.model.textprep import TEXTPREP_FILE
+from classifier.retraining.retrain import RetrainConfig, _train_config
 
 
 def test_the_text_preparation_follows_the_champions_folder(rt_settings, install_champion) -> None:

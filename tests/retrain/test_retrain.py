@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from classifier import registry
-from classifier.retrain import RetrainConfig, retrain
+from classifier.retraining.retrain import RetrainConfig, retrain
+from classifier.serving.worker import run_worker
 from finpulse.kafka import make_producer
 from finpulse.schemas import TOPICS, Article, ClassifiedArticle, article_id_for_source, decode
 from store.db import session_factory
@@ -20,7 +21,6 @@ from store.queries.labels import save_labels
 from store.writes import write_classified
 from tests.retrain.conftest import add_articles, run_cli
 from tests.retrain.synthetic import ENERGY_TOPIC, SEED_COMPANIES, earnings_texts, energy_texts
-from classifier.worker import run_worker
 from tests.support import InThread, read_topic, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -159,8 +159,8 @@ def test_a_fix_is_promoted_hot_swapped_mid_stream_and_rolled_back(kafka_settings
 
 def test_with_shadow_a_fix_goes_into_shadow_and_is_promoted_after_the_period(rt_settings, install_champion,
                                                                            capsys) -> None:
-    from classifier.autoretrain import settle_shadow
-    from store.queries import models as q
+    from classifier.retraining.trigger import settle_shadow
+    from store.queries import model_versions as q
 
     settings = rt_settings()
     champion = install_champion(settings)

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from classifier.autoretrain import settle_shadow, start_autoretrain
+from classifier.retraining.trigger import settle_shadow, start_autoretrain
 from finpulse.schemas import TOPICS
 from finpulse.settings import ModelSettings, Settings
 from store.db import session_factory
-from store.queries import models as q
+from store.queries import model_versions as q
 from store.queries.shadow import shadow_row, write_shadow
 from tests.store.factories import classified
 from tests.support import wait_until

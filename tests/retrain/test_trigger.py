@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from classifier.autoretrain import check_once, progress, start_autoretrain
-from classifier.retrain import RetrainConfig, RetrainResult, retrain
-from classifier.retrain_lock import RetrainBusy, retrain_lock
-from classifier.retrain_report import Decision
+from classifier.retraining.gate import Decision
+from classifier.retraining.lock import RetrainBusy, retrain_lock
+from classifier.retraining.retrain import RetrainConfig, RetrainResult, retrain
+from classifier.retraining.trigger import check_once, progress, start_autoretrain
 from finpulse.errors import ConfigError
 from store.db import session_factory
-from store.queries import models as q
+from store.queries import model_versions as q
 from store.queries.labels import save_labels
 from tests.retrain.conftest import add_articles
 from tests.support import wait_until
@@ -86,7 +86,7 @@ def test_the_trigger_skips_while_another_retrain_runs(rt_settings) -> None:
 
 
 def test_watch_refuses_a_dry_run(rt_settings) -> None:
-    from classifier.autoretrain import run_autoretrain
+    from classifier.retraining.trigger import run_autoretrain
 
     with pytest.raises(ConfigError, match="--watch cannot be combined with --dry-run"):
         run_autoretrain(rt_settings(), threading.Event(), cfg=RetrainConfig(dry_run=True))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from finpulse.schemas import SENTIMENTS, TOPICS
 from finpulse.settings import DatabaseSettings
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from store.migrate import upgrade
 from store.queries import articles, text_search

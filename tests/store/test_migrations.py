@@ -1,4 +1,4 @@
-"""The Alembic migrations build exactly the schema that store/models.py declares, and
+"""The Alembic migrations build exactly the schema that store/tables.py declares, and
 0003 (search indexes) backfills the rows an older database already holds."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from finpulse.settings import DatabaseSettings
 from store.db import get_engine, session_factory
 from store.migrate import alembic_config, current, upgrade
-from store.models import Base, in_models
 from store.queries import articles
+from store.tables import Base, in_models
 from tests.conftest import unique
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from finpulse.kafka import make_producer
 from finpulse.schemas import DeadLetter, decode
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from store.sink import Sink
 from tests.store.factories import classified

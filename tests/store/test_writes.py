@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from finpulse.schemas import utcnow
 from finpulse.settings import DatabaseSettings
-from store import models as m
+from store import tables as m
 from store.db import session_factory
 from store.migrate import upgrade
 from store.writes import write_classified

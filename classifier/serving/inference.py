@@ -17,8 +17,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from classifier.precision import prepare_model
-from classifier.textprep import TextPrep
+from classifier.model.textprep import TextPrep
+from classifier.serving.precision import prepare_model
 from finpulse.schemas import SENTIMENTS, TOPICS, Prediction, utcnow
 
 # Characters kept before tokenizing: far more than max_length tokens ever need, so a huge
@@ -98,7 +98,7 @@ class Runner(Protocol):
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-class Engine:
+class InferenceEngine:
     """A loaded model version ready to classify text.
 
     ``runtime`` says what runs the network: ``torch`` (the default; ``precision`` and

@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifier.labels import IGNORE, LABELS
-from classifier.textprep import dedup_key
+from classifier.label_maps import IGNORE, LABELS
+from classifier.model.textprep import dedup_key
 from finpulse.errors import ConfigError
 
 SEED_FILES = {"sentiment": "sentiment_train.csv", "topic": "topic_train.csv"}

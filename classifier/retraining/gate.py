@@ -1,6 +1,6 @@
 """The promotion gate and the retraining report (pure functions on evaluation reports).
 
-Evaluation reports come from ``classifier.evaluate.evaluate_examples`` per slice of the held-out
+Evaluation reports come from ``classifier.training.evaluate.evaluate_examples`` per slice of the held-out
 set (``seed_dev``, ``analyst_holdout``, and ``all`` = both together). The gate's figure per task
 is the macro-F1 over the classes that occur in the held-out labels (a class only predicted adds
 no zero to the mean; its false positives still cost recall elsewhere).
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from classifier.labels import TASKS
+from classifier.label_maps import TASKS
 
 ALL = "all"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from classifier.data import Example
-from classifier.labels import IGNORE, LABELS
-from classifier.metrics import report
+from classifier.label_maps import IGNORE, LABELS
+from classifier.training.data import Example
+from classifier.training.metrics import report
 
 
 def evaluate_examples(engine, examples: Sequence[Example]) -> dict[str, dict]:
@@ -55,7 +55,7 @@ def eval_csv(settings, task: str, path, model: str | None = None) -> dict:
     from pathlib import Path
 
     from classifier import registry
-    from classifier.data import read_labelled_csv
+    from classifier.training.data import read_labelled_csv
 
     rows, _ = read_labelled_csv(Path(path), task)
     engine = registry.load_engine(settings, registry.resolve(settings, model))

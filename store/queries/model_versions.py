@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from finpulse.errors import FinpulseError
-from store.models import ModelPromotion, ModelVersion, ShadowRun
+from store.tables import ModelPromotion, ModelVersion, ShadowRun
 
 
 class RegistryError(FinpulseError):

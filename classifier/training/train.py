@@ -19,17 +19,17 @@ from functools import partial
 import torch
 
 from classifier import registry
-from classifier.base import resolve_base
-from classifier.data import Dataset, Example, load_seed
-from classifier.distil import distil_loss, soft_targets
-from classifier.engine import Engine, Probabilities
-from classifier.frozen import cache_lower, forward_upper, freeze_lower
-from classifier.evaluate import reports_from_probs, selection_score, summary
-from classifier.lexical import LexicalConfig, LexicalModel
-from classifier.labels import LABELS
-from classifier.model import MultiTaskClassifier, balanced_weights, task_loss
-from classifier.precision import pick_device
-from classifier.textprep import DEFAULT_URL_MARKER, TextPrep
+from classifier.label_maps import LABELS
+from classifier.model.base_encoder import resolve_base
+from classifier.model.lexical import LexicalConfig, LexicalModel
+from classifier.model.network import MultiTaskClassifier, balanced_weights, task_loss
+from classifier.model.textprep import DEFAULT_URL_MARKER, TextPrep
+from classifier.serving.inference import InferenceEngine, Probabilities
+from classifier.serving.precision import pick_device
+from classifier.training.data import Dataset, Example, load_seed
+from classifier.training.distil import distil_loss, soft_targets
+from classifier.training.evaluate import reports_from_probs, selection_score, summary
+from classifier.training.frozen import cache_lower, forward_upper, freeze_lower
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
 
@@ -61,18 +61,18 @@ class TrainConfig:
     dropout: float = 0.1
     freeze_embeddings: bool = True  # word embeddings only: ~25% faster steps on CPU
     # Freeze the embeddings and this many lowest layers, and cache their outputs once
-    # (classifier.frozen): cheaper steps, so more epochs fit the budget. 0: train all layers.
+    # (classifier.training.frozen): cheaper steps, so more epochs fit the budget. 0: train all layers.
     frozen_layers: int = 3
     # Keep only the base encoder's lowest N layers (None: all): a shallower student that
     # serves faster, at some cost in quality (docs/experiments.md, "E7").
     layers: int | None = None
-    # The share of the n-gram part (classifier.lexical) in the probabilities; 0: encoder only.
+    # The share of the n-gram part (classifier.model.lexical) in the probabilities; 0: encoder only.
     lexical_weight: float = 0.5
-    # Replace every link with one word piece before the encoder reads a text (classifier.textprep):
+    # Replace every link with one word piece before the encoder reads a text (classifier.model.textprep):
     # a third fewer tokens on the seed data, so cheaper training and serving.
     strip_urls: bool = True
     # Soft targets from larger teachers (all-mpnet-base-v2) for the texts without a label of their
-    # own (classifier.distil): soft-label files separated by commas, "packaged" (the shipped
+    # own (classifier.training.distil): soft-label files separated by commas, "packaged" (the shipped
     # ones, made for the default split) or None. The shipped sentiment teacher at weight 2 gave
     # sentiment +0.6 accuracy and +1.3 macro-F1 points, topic -0.65 accuracy (docs/experiments.md,
     # "E5"); a topic teacher cost topic macro-F1 and is not shipped ("E6").
@@ -106,7 +106,7 @@ class TrainConfig:
             raise ConfigError(f"--lexical-weight must be in [0, 1), got {self.lexical_weight}")
 
 
-def _set_seed(seed: int) -> None:
+def set_seed(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
 
@@ -171,9 +171,9 @@ def _batch_labels(examples: list[Example], idx: list[int]) -> tuple[torch.Tensor
 
 
 def eval_engine(model, tokenizer, cfg: TrainConfig, device: torch.device = CPU,
-                version: str = "dev") -> Engine:
+                version: str = "dev") -> InferenceEngine:
     """An engine over the model being trained, batched for evaluating (or labelling) in bulk."""
-    return Engine(model, tokenizer, version=version, max_length=cfg.max_length,
+    return InferenceEngine(model, tokenizer, version=version, max_length=cfg.max_length,
                   max_batch_tokens=8192, max_batch_size=128, device=str(device))
 
 
@@ -226,7 +226,7 @@ def training_device(settings: Settings) -> torch.device:
     return torch.device(pick_device(settings.model.device))
 
 
-def _fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,
+def fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,
          device: torch.device = CPU, lexical: LexicalModel | None = None) -> dict:
     """The training loop; leaves the best epoch's weights in ``model`` and returns metrics.
 
@@ -326,7 +326,7 @@ def train(settings: Settings, cfg: TrainConfig | None = None, *, progress: bool 
     cfg.check()
     if settings.model.threads:
         torch.set_num_threads(settings.model.threads)
-    _set_seed(cfg.seed)
+    set_seed(cfg.seed)
     base = resolve_base(cfg.base)
     data = load_seed(cfg.data, seed=cfg.seed, dev_fraction=cfg.dev_fraction, limit=cfg.limit)
     tokenizer = AutoTokenizer.from_pretrained(base.location)
@@ -334,7 +334,7 @@ def train(settings: Settings, cfg: TrainConfig | None = None, *, progress: bool 
     device = training_device(settings)
     log.info("training on %d examples (dev %d) from %s, base %s, on %s", len(data.train), len(data.dev),
              cfg.data, base.name, device)
-    metrics = _fit(model, tokenizer, data, cfg, progress, device)
+    metrics = fit(model, tokenizer, data, cfg, progress, device)
     version = registry.new_version_id()
     manifest = {"base_model": {"name": base.name, "location": base.location,
                                "upstream": base.upstream, "licence": base.licence},

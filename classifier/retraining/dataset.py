@@ -2,7 +2,7 @@
 
 Rules (pure functions on rows; ``load_labelset`` does the reading):
 
-- Analyst labels are resolved per article and task by ``classifier.agreement.resolve`` (latest
+- Analyst labels are resolved per article and task by ``classifier.retraining.agreement.resolve`` (latest
   label per analyst, then majority, ties to the most recent). The example's text is what the
   classifier reads for that article (title, then text).
 - A fixed slice of the analysts' articles is held out, chosen by a hash of the article id
@@ -24,9 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from classifier.agreement import Vote, agreement, resolve_all
-from classifier.data import Dataset, Example, load_seed
-from classifier.labels import IGNORE, TASKS
+from classifier.label_maps import IGNORE, TASKS
+from classifier.retraining.agreement import Vote, agreement, resolve_all
+from classifier.training.data import Dataset, Example, load_seed
 from finpulse.errors import ConfigError
 
 SEED_DEV, HOLDOUT = "seed_dev", "analyst_holdout"

@@ -4,13 +4,13 @@
 version was registered (the number the labeling page's progress bar shows; a challenger that
 was not promoted is registered too, so each attempt restarts the count). The check runs every
 ``settings.model.retrain_poll_s``; after a failed run it waits ``retrain_retry_s``. The
-retraining lock (``classifier.retrain_lock``) keeps it from overlapping a manual retrain.
+retraining lock (``classifier.retraining.lock``) keeps it from overlapping a manual retrain.
 
 The same loop ends shadow periods (``settle_shadow``): a challenger put in shadow to be
 promoted (``finpulse retrain --shadow``) is promoted once it has been in shadow
 ``model.shadow_min_minutes`` AND the shadow scorer has scored ``model.shadow_min_articles``
 articles beside the champion it was compared with. A change of champion before then ends the
-shadow without promotion (``store.queries.models``).
+shadow without promotion (``store.queries.model_versions``).
 
 ``run_autoretrain(settings, stop)`` blocks (``finpulse retrain --watch``);
 ``start_autoretrain(settings, stop)`` runs it in a daemon thread (for ``finpulse up``).
@@ -25,8 +25,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from classifier.retrain import RetrainConfig, RetrainResult, retrain
-from classifier.retrain_lock import RetrainBusy
+from classifier.retraining.lock import RetrainBusy
+from classifier.retraining.retrain import RetrainConfig, RetrainResult, retrain
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
 
@@ -60,7 +60,7 @@ def check_once(settings: Settings, cfg: RetrainConfig, retrain_fn: Retrain = ret
 def settle_shadow(settings: Settings, now: datetime | None = None) -> str | None:
     """Promote the challenger in shadow if its shadow period is over; returns it, or None."""
     from store.db import session_factory
-    from store.queries import models as q
+    from store.queries import model_versions as q
     from store.queries.shadow import shadow_status
 
     m = settings.model

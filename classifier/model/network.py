@@ -13,9 +13,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from classifier.labels import IGNORE, LABELS
-from classifier.lexical import LexicalModel
-from classifier.textprep import TextPrep
+from classifier.label_maps import IGNORE, LABELS
+from classifier.model.lexical import LexicalModel
+from classifier.model.textprep import TextPrep
 from finpulse.errors import ConfigError
 
 WEIGHTS_FILE = "model.safetensors"
@@ -31,10 +31,10 @@ class MultiTaskClassifier(nn.Module):
 
     def __init__(self, encoder: nn.Module, hidden_size: int, dropout: float = 0.1) -> None:
         super().__init__()
-        # The optional n-gram part (classifier.lexical), mixed in by the Engine; not a module:
+        # The optional n-gram part (classifier.model.lexical), mixed in by the InferenceEngine; not a module:
         # it has no torch weights and is fitted apart from the encoder.
         self.lexical = None
-        # What the encoder reads (classifier.textprep): applied by the Engine and in training.
+        # What the encoder reads (classifier.model.textprep): applied by the InferenceEngine and in training.
         self.textprep = TextPrep()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 Store = MutableMapping[Any, Any]
 
 
-class Engine:
+class RuleEngine:
     def __init__(self, rules: RuleSet, buckets: Store, states: Store, *, lateness_s: float,
                  counted: Store | None = None) -> None:
         self.rules = {r.name: r for r in rules.rules}

@@ -3,7 +3,7 @@ folder), optionally int8-quantised, and run by an ``onnxruntime.InferenceSession
 
 The exported graph is the whole network of ``MultiTaskClassifier``: encoder, mean pooling,
 both heads and their softmax, with dynamic batch and sequence axes. The lexical part, when the
-version has one, stays outside the graph (``Engine`` mixes it in), as on the torch path.
+version has one, stays outside the graph (``InferenceEngine`` mixes it in), as on the torch path.
 
 Why: on these CPUs ONNX Runtime runs the same fp32 network faster than torch eager (fused
 kernels, no Python per op); figures in docs/experiments.md and ``bench/classifier_throughput.py``.
@@ -140,7 +140,7 @@ def ensure_onnx(folder: Path, precision: str, model=None) -> Path:
     start = time.perf_counter()
     if not fp32.is_file():
         if model is None:
-            from classifier.model import MultiTaskClassifier
+            from classifier.model.network import MultiTaskClassifier
 
             model = MultiTaskClassifier.from_folder(folder)
         tmp = target_dir / f".model.fp32.{os.getpid()}.onnx"

@@ -67,7 +67,7 @@ RUNTIMES = ("torch", "onnxruntime")
 def pick_runtime(runtime: str, device: str, precision: str) -> str:
     """Resolve ``auto``: ONNX Runtime on CPU for fp32 and int8 when it is installed (it ran the
     same network faster than torch here: docs/experiments.md), torch otherwise."""
-    from classifier.onnx_runtime import ORT_PRECISIONS, onnx_available
+    from classifier.serving.onnx_runtime import ORT_PRECISIONS, onnx_available
 
     if runtime == "auto":
         fits = device == "cpu" and precision in ORT_PRECISIONS and onnx_available()

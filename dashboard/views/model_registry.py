@@ -8,9 +8,8 @@ import streamlit as st
 
 from dashboard import data, jobs
 from dashboard.widgets import explained, settings, user
-from store.queries import models as registry
-from store.queries import shadow
-from store.queries.models import RegistryError
+from store.queries import model_versions, shadow
+from store.queries.model_versions import RegistryError
 
 cfg = settings()
 url = cfg.database.url
@@ -62,16 +61,16 @@ with left:
                           disabled=not others)
     if st.button("Promote to champion", type="primary", disabled=not others,
                  key="models.promote"):
-        run(registry.promote, chosen)
+        run(model_versions.promote, chosen)
     if st.button("Put in shadow", disabled=not others, key="models.shadow.start",
                  help="It scores the live stream beside the champion (`finpulse shadow`); "
                       "promote it by hand when you have seen enough."):
-        run(registry.start_shadow, chosen)
+        run(model_versions.start_shadow, chosen)
 with right:
     target = data.rollback_target(url)
     st.caption(f"Roll back to the previous champion: {target or 'none recorded'}")
     if st.button("Roll back", disabled=not target, key="models.rollback"):
-        run(registry.rollback)
+        run(model_versions.rollback)
 
 st.subheader("Champion history")
 if history.empty:
@@ -136,7 +135,7 @@ def shadow_section(status: dict) -> None:
                      column_order=list(columns))
     if st.button("Stop shadow", key="models.shadow.stop",
                  help="End the shadow; the challenger is not promoted."):
-        run(registry.stop_shadow)
+        run(model_versions.stop_shadow)
 
 
 st.subheader("Shadow")

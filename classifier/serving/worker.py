@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from kafka.errors import CommitFailedError, RebalanceInProgressError
 
 from classifier import registry
-from classifier.batching import Batch, BatchCollector, Limits
-from classifier.engine import Engine, Probabilities, to_predictions
-from classifier.swap import ChampionWatcher
+from classifier.serving.batching import Batch, BatchCollector, Limits
+from classifier.serving.inference import InferenceEngine, Probabilities, to_predictions
+from classifier.serving.swap import ChampionWatcher
 from finpulse import kafka as fk
 from finpulse.errors import RetryableError
 from finpulse.schemas import ClassifiedArticle
@@ -37,7 +37,7 @@ STAGE = "classifier"
 @dataclass
 class Prepared:
     batch: Batch
-    engine: Engine
+    engine: InferenceEngine
     probs: Future[Probabilities] | None  # tokenized and classified in the helper threads
 
 
@@ -68,7 +68,7 @@ class Stats:
 class Worker:
     """One worker process: consumer, producer and engine injected by ``run_worker``."""
 
-    def __init__(self, settings: Settings, consumer, producer, engine: Engine,
+    def __init__(self, settings: Settings, consumer, producer, engine: InferenceEngine,
                  watchlist: Watchlist = EMPTY_WATCHLIST) -> None:
         m = settings.model
         self.kafka, self.topics = settings.kafka, settings.kafka.topics
@@ -169,7 +169,7 @@ class Worker:
 
 def run_worker(settings: Settings, stop: threading.Event, *, model: str | None = None,
                consumer=None, producer=None, watchlist: Watchlist | None = None,
-               swap_every_s: float = 3.0, engine: Engine | None = None) -> Stats:
+               swap_every_s: float = 3.0, engine: InferenceEngine | None = None) -> Stats:
     """Run until ``stop`` is set. ``model`` pins a version or folder, and ``engine`` an engine
     already loaded (benchmarks): no hot swap with either; otherwise the champion runs and is
     swapped when it changes."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from kafka.consumer.fetcher import ConsumerRecord
 
-from classifier.textcheck import estimate_tokens, unclassifiable_reason
+from classifier.serving.textcheck import estimate_tokens, unclassifiable_reason
 from finpulse.errors import ContractError
 from finpulse.schemas import Article, decode
 

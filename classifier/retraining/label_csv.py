@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from classifier.labels import LABELS
+from classifier.label_maps import LABELS
 from finpulse.errors import ConfigError
 
 COLUMNS = ("article_id", "text", "task", "label", "labeled_by", "labeled_at")
@@ -28,7 +28,7 @@ MAX_ERRORS = 10
 # The error message lists the bad lines that fit in about this much (it goes to a terminal).
 MAX_MESSAGE_CHARS = 1800
 MAX_LINE_CHARS = 600
-# The labels table's columns (store/models.py).
+# The labels table's columns (store/tables.py).
 MAX_ARTICLE_ID_CHARS = 64
 MAX_LABELED_BY_CHARS = 200
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database takes them
@@ -158,7 +158,7 @@ def _listing(errors: list[str]) -> str:
 
 def stub_article_id(text: str) -> str:
     """The id of the article created for a label given only by its text (same text, same id)."""
-    from classifier.labelset import normalise
+    from classifier.retraining.dataset import normalise
     from finpulse.schemas import article_id_for_source
     from store.queries.label_admin import IMPORT_SOURCE
 

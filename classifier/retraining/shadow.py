@@ -25,8 +25,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from classifier import registry
-from classifier.batching import Batch, BatchCollector, Limits
-from classifier.swap import ShadowWatcher
+from classifier.serving.batching import Batch, BatchCollector, Limits
+from classifier.serving.swap import ShadowWatcher
 from finpulse import kafka as fk
 from finpulse.schemas import ClassifiedArticle, decode, utcnow
 from finpulse.settings import Settings
@@ -66,7 +66,7 @@ class ShadowScorer:
     def __init__(self, settings: Settings, consumer, producer, sessions) -> None:
         m = settings.model
         self.consumer, self.producer, self.sessions = consumer, producer, sessions
-        self.engine = None  # classifier.engine.Engine of the shadow version, None when idle
+        self.engine = None  # classifier.serving.inference.InferenceEngine of the shadow version, None when idle
         self.collector = BatchCollector(consumer, Limits(m.max_batch_size, m.max_batch_tokens,
                                                          m.max_wait_ms / 1000, m.max_length),
                                         read=read_classified)
@@ -158,7 +158,7 @@ class ShadowScorer:
         return self.total
 
 
-def load_shadow_engine(settings: Settings, version: str):  # classifier.engine.Engine
+def load_shadow_engine(settings: Settings, version: str):  # classifier.serving.inference.InferenceEngine
     return registry.load_engine(settings, registry.resolve(settings, version))
 
 

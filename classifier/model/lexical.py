@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.char_ngrams import CachedCharNgrams
-from classifier.labels import IGNORE, LABELS
+from classifier.label_maps import IGNORE, LABELS
+from classifier.model.char_ngrams import CachedCharNgrams
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """``finpulse retrain``: from the labeled backlog to a better champion, safely.
 
-1. build the training set (``classifier.labelset``: seed data + analyst labels, held-out slice);
+1. build the training set (``classifier.retraining.dataset``: seed data + analyst labels, held-out slice);
 2. train a challenger from the champion's weights or from the base encoder (progress bar);
 3. evaluate champion and challenger on the same held-out set, under the same settings;
-4. decide by the gate (``classifier.retrain_report.decide``);
+4. decide by the gate (``classifier.retraining.gate.decide``);
 5. register the challenger with its report (``retrain_report.json`` and ``.md`` in its folder)
    and, when the gate says so, promote it in the same transaction, provided the champion is
    still the one it was compared with. Running workers poll the champion and hot-swap.
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from classifier import registry
-from classifier.labelset import HOLDOUT, SEED_DEV, LabelSet, load_labelset
-from classifier.retrain_lock import retrain_lock
-from classifier.retrain_report import ALL, Decision, build_report, decide, in_shadow, render_markdown
+from classifier.retraining.dataset import HOLDOUT, SEED_DEV, LabelSet, load_labelset
+from classifier.retraining.gate import ALL, Decision, build_report, decide, in_shadow, render_markdown
+from classifier.retraining.lock import retrain_lock
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
 
@@ -82,8 +82,8 @@ class RetrainResult:
 
 def _train_config(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo):
     """The champion's recipe (its training_args.json) with this run's overrides."""
-    from classifier.textprep import TextPrep
-    from classifier.train import TrainConfig
+    from classifier.model.textprep import TextPrep
+    from classifier.training.train import TrainConfig
 
     recipe = registry.read_meta(champion.folder).get("training_args", {})
     given = {k: recipe[k] for k in TRAIN_KEYS if k in recipe}
@@ -103,9 +103,9 @@ def _start_model(settings: Settings, cfg: RetrainConfig, champion: registry.Vers
     takes the recipe's."""
     from transformers import AutoTokenizer
 
-    from classifier import train as trainer
-    from classifier.base import resolve_base
-    from classifier.model import MultiTaskClassifier
+    from classifier.model.base_encoder import resolve_base
+    from classifier.model.network import MultiTaskClassifier
+    from classifier.training import train as trainer
 
     if cfg.start == "champion":
         base = registry.read_meta(champion.folder).get("manifest", {}).get("base_model", {})
@@ -118,15 +118,15 @@ def _start_model(settings: Settings, cfg: RetrainConfig, champion: registry.Vers
 
 
 def _engine(model, tokenizer, version: str, max_length: int):
-    from classifier.engine import Engine
+    from classifier.serving.inference import InferenceEngine
 
-    return Engine(model.eval(), tokenizer, version=version, max_length=max_length,
+    return InferenceEngine(model.eval(), tokenizer, version=version, max_length=max_length,
                   max_batch_tokens=8192, max_batch_size=128)
 
 
 def evaluate_slices(engine, labelset: LabelSet) -> dict[str, dict]:
     """``{slice: {task: report}}`` over each non-empty slice and ``all``."""
-    from classifier.evaluate import evaluate_examples
+    from classifier.training.evaluate import evaluate_examples
 
     slices = {k: v for k, v in labelset.eval_slices.items() if v}
     out = {name: evaluate_examples(engine, part) for name, part in slices.items()}
@@ -137,12 +137,12 @@ def evaluate_slices(engine, labelset: LabelSet) -> dict[str, dict]:
 def _fit(settings: Settings, model, tokenizer, labelset: LabelSet, sources, train_cfg, progress: bool) -> dict:
     """Fine-tune (on the settings' device); the best epoch is chosen on the seed dev split
     (the analyst hold-out is kept for the decision alone)."""
-    from classifier import train as trainer
-    from classifier.data import Dataset
+    from classifier.training import train as trainer
+    from classifier.training.data import Dataset
 
-    trainer._set_seed(train_cfg.seed)
+    trainer.set_seed(train_cfg.seed)
     selection = labelset.eval_slices[SEED_DEV] or labelset.eval_all
-    return trainer._fit(model, tokenizer, Dataset(labelset.train, selection, sources), train_cfg, progress,
+    return trainer.fit(model, tokenizer, Dataset(labelset.train, selection, sources), train_cfg, progress,
                         trainer.training_device(settings))
 
 
@@ -161,7 +161,7 @@ def _register(settings: Settings, version: str, folder: Path, *, base_model: str
     from sqlalchemy.exc import SQLAlchemyError
 
     from store.db import session_factory
-    from store.queries import models as q
+    from store.queries import model_versions as q
 
     note = "; ".join(in_shadow(decision.reasons) if shadow else decision.reasons)
     try:
@@ -220,7 +220,7 @@ def _challenge(settings: Settings, cfg: RetrainConfig, progress: bool) -> _Chall
     """Build the data, score the champion, train and score the challenger."""
     from transformers import AutoTokenizer
 
-    from classifier.model import MultiTaskClassifier
+    from classifier.model.network import MultiTaskClassifier
 
     if settings.model.threads:
         import torch
@@ -251,7 +251,7 @@ def _challenge(settings: Settings, cfg: RetrainConfig, progress: bool) -> _Chall
 
 def _publish(settings: Settings, cfg: RetrainConfig, ch: _Challenge, decision: Decision) -> tuple[Path, str]:
     """Write the version folder, register it, and promote it (or shadow it) when the gate agreed."""
-    from classifier.evaluate import summary
+    from classifier.training.evaluate import summary
 
     folder = registry.write_version(
         settings.model.registry_dir, ch.version, model=ch.model, tokenizer=ch.tokenizer,

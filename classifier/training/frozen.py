@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from classifier.model import MultiTaskClassifier, mean_pool
+from classifier.model.network import MultiTaskClassifier, mean_pool
 from finpulse.errors import ConfigError
 
 

@@ -4,7 +4,7 @@ carry no label of their own for a task.
 Why: the default train split gives 8,575 texts a sentiment only and 15,302 others a topic only.
 A teacher (the default is ``all-mpnet-base-v2``, 110M parameters, five times MiniLM's)
 fine-tuned on one task's rows reads the other rows too, and the MiniLM student learns from its
-probabilities there (``train._fit``): the sentiment teacher teaches sentiment on the topic-only
+probabilities there (``train.fit``): the sentiment teacher teaches sentiment on the topic-only
 texts (a topic teacher, teaching topic on the sentiment-only texts, was tried and is not
 shipped: it cost topic macro-F1). A teacher runs once
 (``finpulse teacher --task``); its probabilities are kept in a small file, so training the
@@ -28,17 +28,15 @@ import gzip
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from classifier.data import Example
-from classifier.labels import IGNORE, LABELS, TASKS
-from classifier.textprep import dedup_key
+from classifier.label_maps import IGNORE, LABELS, TASKS
+from classifier.model.textprep import dedup_key
+from classifier.training.data import Example
 from finpulse.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -184,70 +182,3 @@ def distil_loss(logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor | None
         return None
     logp = torch.log_softmax(logits.float()[has], -1)
     return -(soft[has] * logp).sum(-1).mean()
-
-
-def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentiment", epochs: int = 1,
-                  lr: float = 5e-5, seed: int = 13, dev_fraction: float = 0.1, data: str | None = None,
-                  limit: int | None = None, progress: bool = True) -> SoftLabels:
-    """Fine-tune ``base`` on the ``task`` rows of the train split, then write its ``task``
-    probabilities for every training text to ``out``. The dev split is the students' (same seed
-    and fraction): the teacher never sees it, and its dev figures are reported."""
-    from transformers import AutoTokenizer
-
-    from classifier import train as trainer
-    from classifier.base import resolve_base
-    from classifier.data import Dataset, load_seed
-
-    if task not in TASKS:
-        raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
-    data = data or settings.model.seed_data
-    ref = resolve_base(base)
-    dataset = load_seed(data, seed=seed, dev_fraction=dev_fraction, limit=limit)
-    labelled = [e for e in dataset.train if getattr(e, task) != IGNORE]
-    dev = [e for e in dataset.dev if getattr(e, task) != IGNORE]
-    if not labelled or not dev:
-        raise ConfigError(f"{data}: no {task} rows to train a teacher on")
-    cfg = trainer.TrainConfig(base=base, data=data, epochs=epochs, lr=lr, seed=seed, dev_fraction=dev_fraction,
-                              limit=limit, frozen_layers=0, lexical_weight=0.0, soft_labels=None)
-    cfg.check()
-    if settings.model.threads:
-        torch.set_num_threads(settings.model.threads)
-    trainer._set_seed(seed)
-    tokenizer = AutoTokenizer.from_pretrained(ref.location)
-    model = trainer.new_model(ref.location, cfg)
-    device = trainer.training_device(settings)
-    log.info("%s teacher %s: %d texts, dev %d, on %s", task, ref.name, len(labelled), len(dev), device)
-    metrics = trainer._fit(model, tokenizer, Dataset(labelled, dev, dataset.sources), cfg, progress, device)
-    engine = trainer.eval_engine(model.eval(), tokenizer, cfg, device, version="teacher")
-    texts = [e.text for e in dataset.train]
-    probs = _probabilities(engine, texts, task, progress)
-    dev_summary = {k: v for k, v in metrics["summary"].items() if k.startswith(task)}
-    soft = SoftLabels(
-        teacher={"base": {"name": ref.name, "upstream": ref.upstream, "licence": ref.licence}, "task": task,
-                 "recipe": {"epochs": epochs, "lr": lr, "seed": seed, "dev_fraction": dev_fraction,
-                            "max_length": cfg.max_length, "label_smoothing": cfg.label_smoothing,
-                            "strip_urls": cfg.strip_urls},
-                 "dev": dev_summary, "best_epoch": metrics["best_epoch"],
-                 "train_seconds": metrics["train_seconds"],
-                 "data": dataset.manifest(seed=seed, dev_fraction=dev_fraction, limit=limit),
-                 "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-        taught_on=frozenset(text_key(e.text) for e in labelled),
-        probs={task: {text_key(t): [round(float(p), 5) for p in row] for t, row in zip(texts, probs, strict=False)}},
-    )
-    soft.save(out)
-    print(f"{task} teacher {ref.name}: dev {dev_summary} (best epoch {metrics['best_epoch']}); "
-          f"soft labels for {len(soft.probs[task])} texts in {soft.path}")
-    return soft
-
-
-def _probabilities(engine, texts: list[str], task: str, progress: bool,
-                   chunk: int = 1024) -> np.ndarray:
-    from tqdm.auto import tqdm
-
-    out = []
-    with tqdm(total=len(texts), unit="text", desc="teacher labels", disable=not progress) as bar:
-        for i in range(0, len(texts), chunk):
-            part = texts[i:i + chunk]
-            out.append(np.asarray(getattr(engine.run(engine.encode(part)), task)))
-            bar.update(len(part))
-    return np.concatenate(out) if out else np.zeros((0, len(LABELS[task])), dtype=np.float32)
