@@ -25,10 +25,10 @@ from ingest.neardup import NearDuplicates, signature, to_bytes
 from ingest.netguard import BlockedAddress
 from ingest.parse_errors import ParseError
 from ingest.publish import ArticleSink, PublishError
-from ingest.sitemaps import parse_sitemap
 from ingest.replay import STAGE as REPLAY_STAGE
 from ingest.replay import RowError, row_to_article
 from ingest.replay_rows import BadRow, read_rows
+from ingest.sitemaps import parse_sitemap
 from ingest.sources import FeedSource, PageSource, ReplaySource, SitemapSource, Source
 from ingest.state import CrawlState
 from ingest.stats import SourceStats

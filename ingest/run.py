@@ -13,7 +13,7 @@ from pathlib import Path
 from finpulse.settings import Settings
 from finpulse.tickers import load_watchlist
 from ingest.crawler import Crawler
-from ingest.fetch import FetchPolicy, Fetcher, make_client
+from ingest.fetch import Fetcher, FetchPolicy, make_client
 from ingest.neardup import NearDuplicates, from_bytes
 from ingest.publish import ArticleSink, JsonlSink, KafkaSink
 from ingest.sources import PushSource, Source, load_sources
