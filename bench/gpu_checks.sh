@@ -9,7 +9,7 @@
 # Use a scratch registry and database in FINPULSE_CONFIG: the trained version becomes its
 # champion. PY (default .venv/bin/python), N (texts, default 20000) and DEADLINE (seconds for
 # the recipe sweep, default 300) may be set. Results of one run on an H200 are in
-# classifier/experiments/ and docs/experiments.md ("GPU").
+# docs/experiments/ and docs/experiments.md ("GPU").
 set -euo pipefail
 OUT=${1:-gpu-checks}; mkdir -p "$OUT"
 PY=${PY:-.venv/bin/python}
