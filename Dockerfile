@@ -6,8 +6,8 @@ WORKDIR /app
 
 # Dependencies first, so code changes don't reinstall torch.
 COPY pyproject.toml constraints.txt README.md ./
-RUN mkdir -p finpulse ingest classifier store alerts dashboard \
- && touch finpulse/__init__.py ingest/__init__.py classifier/__init__.py store/__init__.py \
+RUN mkdir -p finpulse system ingest classifier store alerts dashboard \
+ && touch finpulse/__init__.py system/__init__.py ingest/__init__.py classifier/__init__.py store/__init__.py \
           alerts/__init__.py dashboard/__init__.py \
  && pip install -c constraints.txt -e . \
  && useradd --create-home --uid 10001 finpulse

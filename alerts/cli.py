@@ -1,11 +1,17 @@
 """``finpulse alerts`` (run the worker), ``alerts check-rules``, ``alerts test-webhook``,
-``alerts redeliver``, ``alerts backtest`` and ``alerts silence``."""
+``alerts redeliver``, ``alerts backtest`` and ``alerts silence``.
+
+Each handler imports the module that does its work when it is called: the worker pulls in
+faust and Kafka, the commands httpx and SQLAlchemy (about a second together), which
+``finpulse --help`` and the other parts' commands should not wait for.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from finpulse.lifecycle import stop_on_signals
 from finpulse.settings import Settings
 
 
@@ -48,7 +54,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from alerts.runner import run_alerts
-    from finpulse.lifecycle import stop_on_signals
 
     run_alerts(settings, stop_on_signals())
     return 0

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.backtest import backtest
 from alerts.dispatcher import attempt_delivery, policy_of, target_for
 from alerts.durations import parse_duration
 from alerts.payloads import render
@@ -17,6 +21,9 @@ from alerts.webhooks import Attempt, RetryPolicy, Target, deliver_with_retry, en
 from finpulse.errors import ConfigError
 from finpulse.schemas import AlertEvent, Evidence
 from finpulse.settings import Settings
+from store import tables as m
+from store.db import session_factory
+from store.queries import alerts as q
 
 
 def check_rules(path: Path, settings: Settings) -> int:
@@ -74,13 +81,6 @@ def interactive_policy(settings: Settings) -> RetryPolicy:
 
 def redeliver(settings: Settings, alert_id: str, *, include_delivered: bool = False) -> int:
     """Resend an alert's deliveries now (same webhook-id), with the usual retries."""
-    import time
-
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from store.db import session_factory
-    from store.queries import alerts as q
-
     sessions: sessionmaker[Session] = session_factory(settings.database)
     with sessions.begin() as s:
         if q.get_alert(s, alert_id) is None:
@@ -105,10 +105,6 @@ def redeliver(settings: Settings, alert_id: str, *, include_delivered: bool = Fa
 
 
 def _redeliver_one(sessions, client, did, target, policy, done, sleep) -> str:
-    from sqlalchemy import update
-
-    from store import tables as m
-
     with sessions.begin() as s:
         s.execute(update(m.WebhookDelivery).where(m.WebhookDelivery.id == did)
                   .values(status="pending", next_attempt_at=datetime.now(UTC)))
@@ -136,14 +132,10 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
 
 
 def run_backtest(settings: Settings, rules_file: Path, *, since: str | None, until: str | None) -> int:
-    from alerts.backtest import backtest
-    from store.db import session_factory
-    from store.queries.alerts import classified_history
-
     rules = load_rules(rules_file)
     start, end = parse_since(since), parse_since(until)
     with session_factory(settings.database)() as session:
-        findings = backtest(rules, classified_history(session, start, end))
+        findings = backtest(rules, q.classified_history(session, start, end))
     for f in findings:
         print(f.line())
     fired = sum(f.kind == "firing" for f in findings)
@@ -153,16 +145,13 @@ def run_backtest(settings: Settings, rules_file: Path, *, since: str | None, unt
 
 def silence(settings: Settings, *, rule: str | None, key: str | None, duration: str,
             reason: str, by: str) -> int:
-    from store.db import session_factory
-    from store.queries.alerts import add_silence
-
     try:
         seconds = parse_duration(duration)
     except ValueError as exc:
         raise ConfigError(f"--for: {exc}") from exc
     now = datetime.now(UTC)
     with session_factory(settings.database).begin() as s:
-        sid = add_silence(s, rule=rule, key=key, until=now + timedelta(seconds=seconds),
+        sid = q.add_silence(s, rule=rule, key=key, until=now + timedelta(seconds=seconds),
                           created_by=by, reason=reason, now=now)
     print(f"silence {sid}: rule={rule or '*'} key={key or '*'} until {now + timedelta(seconds=seconds):%Y-%m-%d %H:%M:%S}Z")
     return 0

@@ -4,6 +4,7 @@ the headlines that explain an alert)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from alerts.aggregate import Counts
@@ -45,6 +46,4 @@ def evidence_rank(metric: str) -> Callable[[dict[str, Any]], float]:
 
 
 def _epoch(iso: str) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(iso).timestamp()

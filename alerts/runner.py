@@ -10,6 +10,8 @@ import threading
 from typing import Any
 
 import faust
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.app import build_app
 from alerts.dispatcher import Dispatcher, start_dispatcher
@@ -19,8 +21,9 @@ from alerts.rules import RuleSet
 from alerts.watchdog import Watchdog, start_watchdog
 from finpulse.errors import ConfigError, PermanentError, RetryableError
 from finpulse.lag import consumer_lag
+from finpulse.probe import is_reachable
 from finpulse.settings import Settings
-from store.db import session_factory
+from store.db import get_engine, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +40,13 @@ class _EmbeddedWorker(faust.Worker):
 
 def preflight(settings: Settings) -> None:
     """Fail early, with a message, when the database or the broker is not there."""
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from finpulse import broker
-    from store.db import get_engine
-
     try:
         has_tables = inspect(get_engine(settings.database)).has_table("webhook_deliveries")
     except SQLAlchemyError as exc:
         raise RetryableError(f"database {settings.database.url!r} is unavailable: {exc}") from exc
     if not has_tables:
         raise ConfigError(f"database {settings.database.url!r} has no alerts tables: run `finpulse db upgrade`")
-    if not broker.is_reachable(settings.kafka.bootstrap_servers, timeout_s=5):
+    if not is_reachable(settings.kafka.bootstrap_servers, timeout_s=5):
         raise RetryableError(f"Kafka at {settings.kafka.bootstrap_servers} is not reachable")
 
 

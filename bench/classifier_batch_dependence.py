@@ -18,7 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model")
     parser.add_argument("--n", type=int, default=800)
     parser.add_argument("--paths", default="onnxruntime:fp32,onnxruntime:int8")
@@ -41,8 +43,10 @@ def main() -> int:
                                       device="cpu", max_length=args.max_length)
         together = engine.run(engine.encode(texts))
         alone = [engine.run(engine.encode([t])) for t in texts]
-        topic = np.mean([a.topic[0].argmax() == b for a, b in zip(alone, together.topic.argmax(1), strict=False)])
-        sentiment = np.mean([a.sentiment[0].argmax() == b for a, b in zip(alone, together.sentiment.argmax(1), strict=False)])
+        topic = np.mean([a.topic[0].argmax() == b
+                         for a, b in zip(alone, together.topic.argmax(1), strict=False)])
+        sentiment = np.mean([a.sentiment[0].argmax() == b
+                             for a, b in zip(alone, together.sentiment.argmax(1), strict=False)])
         print(f"{path:>16}: labels equal alone and batched: topic {topic:.2%}, sentiment {sentiment:.2%}",
               flush=True)
     return 0

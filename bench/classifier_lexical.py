@@ -52,7 +52,9 @@ def rate(fn, texts: list[str], batch: int = 64) -> tuple[float, dict]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", help="version or folder (default: the champion)")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--warm", type=int, default=6000)

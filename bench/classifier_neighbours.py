@@ -45,7 +45,8 @@ def pooled_embeddings(engine, model, texts: list[str]):
     with torch.inference_mode():
         for batch in plan_batches([len(x) for x in encoded.ids], 8192, 128):
             ids, mask = (torch.from_numpy(a) for a in engine._padded([encoded.ids[i] for i in batch]))
-            out[batch] = mean_pool(model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask).numpy()
+            hidden = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+            out[batch] = mean_pool(hidden, mask).numpy()
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
@@ -59,7 +60,9 @@ def votes(sims, targets, k: int, temperature: float):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", help="version or folder (default: the champion)")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--halves", type=int, default=20)

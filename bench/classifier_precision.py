@@ -25,7 +25,9 @@ def cpu_seconds() -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model")
     parser.add_argument("--paths", default="torch:fp32,onnxruntime:fp32,onnxruntime:int8")
     parser.add_argument("--threads", type=int, default=0)
@@ -42,14 +44,16 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = Settings.load()
-    settings = settings.model_copy(update={"model": settings.model.model_copy(update={"threads": args.threads})})
+    model_settings = settings.model.model_copy(update={"threads": args.threads})
+    settings = settings.model_copy(update={"model": model_settings})
     info = registry.resolve(settings, args.model)
     meta = registry.read_meta(info.folder)
     targs = meta.get("training_args", {})
     dev = load_seed(targs.get("data") or settings.model.seed_data, seed=targs.get("seed", 13),
                     dev_fraction=targs.get("dev_fraction", 0.1)).dev[: args.limit]
     max_length = targs.get("max_length", settings.model.max_length)
-    print(f"model {info.version}, dev rows {len(dev)}, max_length {max_length}, threads {torch.get_num_threads()}")
+    print(f"model {info.version}, dev rows {len(dev)}, max_length {max_length}, "
+          f"threads {torch.get_num_threads()}")
     results = {}
     for path in args.paths.split(","):
         runtime, precision = path.split(":")

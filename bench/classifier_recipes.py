@@ -34,7 +34,9 @@ def _recipes(text: str) -> list[dict]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--recipes", required=True)
     parser.add_argument("--device", default=None, help="default: the settings' model.device")
     parser.add_argument("--limit", type=int, default=None)

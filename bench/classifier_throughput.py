@@ -74,7 +74,9 @@ def engine_rate(settings, info, texts: list[str], path: str, device: str = "cpu"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", help="version or folder (default: the champion)")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--naive-n", type=int, default=None)
@@ -91,7 +93,8 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = Settings.load()
-    settings = settings.model_copy(update={"model": settings.model.model_copy(update={"threads": args.threads})})
+    model_settings = settings.model.model_copy(update={"threads": args.threads})
+    settings = settings.model_copy(update={"model": model_settings})
     info = registry.resolve(settings, args.model)
     texts = texts_for_bench(args.n)
     print(f"model {info.version}, {len(texts)} texts, max_length {settings.model.max_length}, "

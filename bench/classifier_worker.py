@@ -45,7 +45,9 @@ class NullEngine:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--precision", default=None)
@@ -60,10 +62,10 @@ def main() -> int:
     from kafka import KafkaConsumer
 
     from classifier.serving.worker import run_worker
-    from finpulse import broker
     from finpulse.kafka import make_producer
     from finpulse.schemas import Article, article_id_for_source
     from finpulse.settings import Settings, TopicNames
+    from system import broker
 
     base = Settings.load()
     uid = uuid.uuid4().hex[:8]

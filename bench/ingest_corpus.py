@@ -42,35 +42,48 @@ def _story(rng: random.Random) -> tuple[str, list[str]]:
         " ".join(f"{rng.choice(FILLER)} {rng.choice(TAILS)}" for _ in range(rng.randint(2, 4)))
         for _ in range(rng.randint(3, 7))
     ]
-    paragraphs[0] = f"{company} shares {rng.choice(VERBS)} on {rng.choice(['Monday', 'Tuesday', 'Thursday'])}. " + paragraphs[0]
+    verb = rng.choice(VERBS)
+    day = rng.choice(['Monday', 'Tuesday', 'Thursday'])
+    paragraphs[0] = f"{company} shares {verb} on {day}. " + paragraphs[0]
     return title, paragraphs
 
 
-NAV = "<nav><ul><li><a href='/'>Home</a></li><li><a href='/markets'>Markets</a></li><li><a href='/tech'>Tech</a></li></ul></nav>"
+NAV = ("<nav><ul><li><a href='/'>Home</a></li><li><a href='/markets'>Markets</a></li>"
+       "<li><a href='/tech'>Tech</a></li></ul></nav>")
 FOOT = "<footer><p>© Example Media. Terms of use. Privacy policy. Cookie settings.</p></footer>"
-RELATED = "<aside class='related'><h3>Related</h3><ul><li><a href='/x'>Markets wrap: stocks mixed</a></li><li><a href='/y'>Currencies: dollar steady</a></li></ul></aside>"
-COMMENTS = "<section id='comments'><h3>Comments</h3><div class='comment'>Great analysis, thanks!</div><div class='comment'>I sold last week.</div></section>"
+RELATED = ("<aside class='related'><h3>Related</h3><ul>"
+           "<li><a href='/x'>Markets wrap: stocks mixed</a></li>"
+           "<li><a href='/y'>Currencies: dollar steady</a></li></ul></aside>")
+COMMENTS = ("<section id='comments'><h3>Comments</h3><div class='comment'>Great analysis, thanks!</div>"
+            "<div class='comment'>I sold last week.</div></section>")
 
 
 def _template(kind: int, title: str, paras: list[str], when: datetime) -> tuple[str, str]:
     body = "".join(f"<p>{p}</p>" for p in paras)
     iso = when.isoformat().replace("+00:00", "Z")
     if kind == 0:
-        head = f"<title>{title} | Example Wire</title><meta property='og:title' content=\"{title}\"><meta property='article:published_time' content='{iso}'>"
+        head = (f"<title>{title} | Example Wire</title><meta property='og:title' content=\"{title}\">"
+                f"<meta property='article:published_time' content='{iso}'>")
         main = f"<article><h1>{title}</h1>{body}</article>{RELATED}"
     elif kind == 1:
-        ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": title, "datePublished": iso})
-        head = f"<title>{title} - Markets - Example Daily</title><script type='application/ld+json'>{ld}</script>"
-        main = f"<div class='story'><h1 class='headline'>{title}</h1><div class='story-body'>{body}</div></div>{COMMENTS}"
+        ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle",
+                         "headline": title, "datePublished": iso})
+        head = (f"<title>{title} - Markets - Example Daily</title>"
+                f"<script type='application/ld+json'>{ld}</script>")
+        main = (f"<div class='story'><h1 class='headline'>{title}</h1>"
+                f"<div class='story-body'>{body}</div></div>{COMMENTS}")
     elif kind == 2:
         local = when.astimezone(timezone(timedelta(hours=-4))).isoformat()  # New York summer time
         head = f"<title>{title} | Example Times</title>"
-        main = f"<main><h1>{title}</h1><p class='byline'>By Staff Writer <time datetime='{local}'>{when:%d %b %Y}</time></p><div class='article-content'>{body}</div></main>{RELATED}"
+        main = (f"<main><h1>{title}</h1>"
+                f"<p class='byline'>By Staff Writer <time datetime='{local}'>{when:%d %b %Y}</time></p>"
+                f"<div class='article-content'>{body}</div></main>{RELATED}")
     else:
         modified = (when + timedelta(hours=3)).isoformat()
         head = (f"<title>{title} :: Example Ledger</title><meta property='article:modified_time' "
                 f"content='{modified}'><meta name='date' content='{iso}'>")
-        main = f"<div id='content'><h1>{title}</h1><div class='text'>{body}</div></div><div class='ad'>Advertisement: open an account today</div>"
+        main = (f"<div id='content'><h1>{title}</h1><div class='text'>{body}</div></div>"
+                "<div class='ad'>Advertisement: open an account today</div>")
     return head, main
 
 
@@ -82,12 +95,15 @@ def pages(n: int = 120, seed: int = 7) -> list[TruthPage]:
         title, paras = _story(rng)
         when = base + timedelta(minutes=37 * i)
         head, main = _template(i % 4, title, paras, when)
-        html = f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{head}</head><body>{NAV}{main}{FOOT}</body></html>"
+        html = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{head}</head>"
+                f"<body>{NAV}{main}{FOOT}</body></html>")
         encoding, ctype = ("utf-8", "text/html; charset=utf-8")
         if i % 5 == 4:  # some sites serve Windows-1252 and say nothing about it
-            html = html.replace("<meta charset='utf-8'>", "").replace("Example Media.", "Example Média — “news”.")
+            html = (html.replace("<meta charset='utf-8'>", "")
+                    .replace("Example Media.", "Example Média — “news”."))
             encoding, ctype = "cp1252", "text/html"
-        out.append(TruthPage(f"https://news{i % 4}.example.com/story/{i}", html.encode(encoding), ctype, title, when, paras))
+        url = f"https://news{i % 4}.example.com/story/{i}"
+        out.append(TruthPage(url, html.encode(encoding), ctype, title, when, paras))
     return out
 
 
@@ -97,7 +113,8 @@ def feeds(n_feeds: int = 20, items: int = 50, seed: int = 11) -> list[tuple[str,
     base = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
     out = []
     for f in range(n_feeds):
-        parts = ["<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Example Wire</title>"]
+        parts = ["<?xml version='1.0' encoding='utf-8'?>"
+                 "<rss version='2.0'><channel><title>Example Wire</title>"]
         for i in range(items):
             title, paras = _story(rng)
             when = (base + timedelta(minutes=11 * i)).strftime("%a, %d %b %Y %H:%M:%S GMT")

@@ -1,7 +1,7 @@
 """Sustained load through the whole pipeline: publish articles at a steady rate for a while,
 with ``finpulse classify``, ``finpulse sink`` and ``finpulse alerts`` running as their own
-processes under the supervisor (as ``finpulse up`` runs them), then print the end-to-end latency (published to news.raw -> row in the database)
-and each part's memory at the start and at the end.
+processes under the supervisor (as ``finpulse up`` runs them), then print the end-to-end latency
+(published to news.raw -> row in the database) and each part's memory at the start and at the end.
 
     .venv/bin/python bench/soak.py [--rate 100] [--minutes 10] [--model VERSION_OR_DIR]
         [--database-url URL] [--warmup-s 30]
@@ -61,8 +61,10 @@ def _children(pid: int) -> list[int]:
 def publish(settings, rate: float, seconds: float, stop: threading.Event) -> int:
     from finpulse.kafka import make_producer
     from finpulse.schemas import Article, article_id_for_source
+    from ingest.tickers import find_tickers, load_watchlist
 
     producer = make_producer(settings.kafka, client_id="soak")
+    watchlist = load_watchlist(settings.ingest.watchlist_file)  # tickers as ingest finds them
     run = uuid.uuid4().hex[:8]
     start, sent = time.monotonic(), 0
     try:
@@ -73,7 +75,7 @@ def publish(settings, rate: float, seconds: float, stop: threading.Event) -> int
                 c = COMPANIES[sent % len(COMPANIES)]
                 title = HEADLINES[(sent // len(COMPANIES)) % len(HEADLINES)].format(c=c) + f" ({sent})"
                 a = Article(id=article_id_for_source("soak", f"{run}-{sent}"), source="soak", title=title,
-                            published=now, fetched=now)
+                            published=now, fetched=now, tickers=find_tickers(title, watchlist))
                 producer.send(settings.kafka.topics.raw, key=a.id.encode(), value=a.encode())
                 sent += 1
             producer.flush()
@@ -85,7 +87,9 @@ def publish(settings, rate: float, seconds: float, stop: threading.Event) -> int
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="articles per second")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--model", help="a version of the configured registry or a model folder")
@@ -98,12 +102,12 @@ def main() -> int:
 
     from bench.machine import describe
     from classifier import registry
-    from finpulse import broker
     from finpulse.settings import Settings, TopicNames
-    from finpulse.supervisor import Supervisor
     from store import tables as m
     from store.db import session_factory
     from store.migrate import upgrade
+    from system import broker
+    from system.supervisor import Supervisor
 
     base = Settings.load()
     info = registry.resolve(base, args.model)
@@ -111,9 +115,10 @@ def main() -> int:
     uid = uuid.uuid4().hex[:8]
     rules = tmp / "rules.yaml"
     rules.write_text((Path(__file__).resolve().parent.parent / "config" / "rules.yaml").read_text())
+    database_url = args.database_url or f"sqlite:///{tmp / 'soak.db'}"
     settings = base.model_copy(update={
         "var_dir": tmp,
-        "database": base.database.model_copy(update={"url": args.database_url or f"sqlite:///{tmp / 'soak.db'}"}),
+        "database": base.database.model_copy(update={"url": database_url}),
         "model": base.model.model_copy(update={"registry_dir": tmp / "models"}),
         "kafka": base.kafka.model_copy(update={
             "group_prefix": f"soak-{uid}", "manage_local_broker": False,
@@ -135,14 +140,18 @@ def main() -> int:
     env["FINPULSE_CONFIG"] = str(config)
     sup = Supervisor(max_backoff_s=5.0)
     for name in PARTS:
-        sup.add(name, [sys.executable, "-m", "finpulse", name], env=env)
+        sup.add(name, [sys.executable, "-m", "system", name], env=env)
     procs = {c.name: c for c in sup.children}
     watch_stop = threading.Event()
     threading.Thread(target=sup.watch, args=(watch_stop,), daemon=True).start()
     stop = threading.Event()
     seconds = args.minutes * 60
     sent_box: dict[str, int] = {}
-    publisher = threading.Thread(target=lambda: sent_box.update(n=publish(settings, args.rate, seconds, stop)))
+
+    def run_publisher() -> None:
+        sent_box.update(n=publish(settings, args.rate, seconds, stop))
+
+    publisher = threading.Thread(target=run_publisher)
     try:
         time.sleep(20)  # the parts load and join their groups before the clock starts
         publisher.start()

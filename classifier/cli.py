@@ -43,7 +43,8 @@ def _add_serving_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--lexical-weight", type=float,
                        help="share of the n-gram part in the probabilities, 0 = encoder only (default 0.5)")
     train.add_argument("--frozen-layers", type=int,
-                       help="freeze and cache the embeddings and this many lowest layers (default 3; 0 trains all)")
+                       help="freeze and cache the embeddings and this many lowest layers "
+                            "(default 3; 0 trains all)")
     train.add_argument("--layers", type=int,
                        help="keep only the base encoder's lowest N layers: a faster, shallower model "
                             "(default: all; --frozen-layers then defaults to N // 2)")
@@ -111,7 +112,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
     given = {k: getattr(args, k) for k in ("base", "data", "epochs", "max_length", "batch_size",
                                            "lr", "seed", "limit", "promote", "lexical_weight",
-                                           "frozen_layers", "layers", "strip_urls", "soft_labels", "soft_weight")}
+                                           "frozen_layers", "layers", "strip_urls", "soft_labels",
+                                           "soft_weight")}
     if given["layers"] is not None and given["frozen_layers"] is None:
         given["frozen_layers"] = given["layers"] // 2  # as the default 3 is half of MiniLM's 6
     upgrade(settings.database)

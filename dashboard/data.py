@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from finpulse.settings import DatabaseSettings
+from finpulse.lag import consumer_lag as read_lag
+from finpulse.probe import is_reachable
+from finpulse.settings import DatabaseSettings, KafkaSettings
 from store.db import session_factory
 from store.queries import articles, dashboard, health, labels, shadow, trends, watchdog
 
@@ -190,8 +192,6 @@ def rollback_target(url: str) -> str | None:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def shadow_status(url: str, min_minutes: float, min_articles: int) -> dict[str, Any] | None:
     """The open shadow run and its progress (None: no challenger in shadow)."""
-    from datetime import UTC
-
     with _read(url) as s:
         return shadow.shadow_status(s, min_minutes=min_minutes, min_articles=min_articles,
                                     now=datetime.now(UTC))
@@ -271,9 +271,7 @@ def classified_per_model(url: str) -> pd.DataFrame:
 @st.cache_data(ttl=10, show_spinner=False)
 def broker_up(bootstrap_servers: str) -> bool:
     """Whether the Kafka broker answers (cached briefly; a down broker costs one timeout)."""
-    from finpulse import broker
-
-    return broker.is_reachable(bootstrap_servers, timeout_s=0.5)
+    return is_reachable(bootstrap_servers, timeout_s=0.5)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -285,9 +283,6 @@ def champion(url: str) -> dict[str, Any] | None:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def consumer_lag(bootstrap_servers: str, group_prefix: str, client_id: str) -> pd.DataFrame:
     """Lag per group and partition; raises BrokerDown (not cached) when Kafka is away."""
-    from finpulse.lag import consumer_lag as read_lag
-    from finpulse.settings import KafkaSettings
-
     kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, group_prefix=group_prefix,
                           client_id=client_id)
     return _frame([lag.__dict__ for lag in read_lag(kafka)],

@@ -23,7 +23,7 @@ def start_retrain(settings: Settings, *, extra_args: tuple[str, ...] = ()) -> Pa
     log = folder / f"retrain-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     with log.open("ab") as out:
         subprocess.Popen(
-            [sys.executable, "-m", "finpulse", "retrain", *extra_args],
+            [sys.executable, "-m", "system", "retrain", *extra_args],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )

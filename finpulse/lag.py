@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kafka import TopicPartition
+from kafka.admin import KafkaAdminClient, OffsetSpec
+from kafka.errors import KafkaError
+
 from finpulse.errors import RetryableError
+from finpulse.probe import is_reachable
 from finpulse.settings import KafkaSettings
 
 
@@ -55,14 +60,8 @@ def _group_id(group: Any) -> str:
 
 def consumer_lag(kafka: KafkaSettings, *, timeout_s: float = 3.0) -> list[Lag]:
     """Lag of every consumer group named ``<group_prefix>-*`` on the configured cluster."""
-    from finpulse import broker
-
-    if not broker.is_reachable(kafka.bootstrap_servers, timeout_s=timeout_s):
+    if not is_reachable(kafka.bootstrap_servers, timeout_s=timeout_s):
         raise BrokerDown(f"Kafka at {kafka.bootstrap_servers} is not reachable")
-    from kafka import TopicPartition
-    from kafka.admin import KafkaAdminClient, OffsetSpec
-    from kafka.errors import KafkaError
-
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=kafka.bootstrap_servers,

@@ -13,13 +13,15 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from finpulse.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_SEED_DATA = REPO_ROOT.parent / "shared" / "data" / "twitter-financial-news"
@@ -267,10 +269,6 @@ class Settings(BaseSettings):
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
         """Build the settings at an entry point; raises ConfigError naming the bad input."""
-        from pydantic import ValidationError
-
-        from finpulse.errors import ConfigError
-
         try:
             return cls(**overrides)
         except ValidationError as exc:

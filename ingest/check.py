@@ -9,9 +9,9 @@ import tempfile
 from pathlib import Path
 
 from finpulse.settings import Settings
+from ingest.crawler import build_crawler
 from ingest.fetch import FetchPolicy, make_client
 from ingest.publish import MemorySink
-from ingest.run import build_crawler
 from ingest.sources import FeedSource, PushSource, SitemapSource, Source, load_sources
 from ingest.state import CrawlState
 

@@ -1,5 +1,10 @@
 """``finpulse ingest`` and ``finpulse sources check|status``: parse, build settings, call one
-function."""
+function.
+
+Each handler imports the module that does its work when it is called: the crawler, the replay
+and the status table pull in trafilatura, Kafka and SQLAlchemy (about a second), which
+``finpulse --help`` and the other parts' commands should not wait for.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from finpulse.errors import ConfigError
+from finpulse.lifecycle import stop_on_signals
 from finpulse.settings import Settings
 
 
@@ -58,9 +65,6 @@ def _settings_for(args: argparse.Namespace, settings: Settings) -> Settings:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from finpulse.errors import ConfigError
-    from finpulse.lifecycle import stop_on_signals
-
     settings = _settings_for(args, settings)
     rate = settings.ingest.demo_rate_per_s if args.rate is None else (args.rate or None)
     if args.replay is not None:

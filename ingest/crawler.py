@@ -14,17 +14,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from finpulse.schemas import Article, DeadLetter, utcnow
-from finpulse.tickers import Watchlist
+from finpulse.settings import Settings
 from ingest.canonical import normalize_url
 from ingest.extract import Page, extract_page
 from ingest.feeds import FeedItem, parse_feed
-from ingest.fetch import Fetched, Fetcher
+from ingest.fetch import Fetched, Fetcher, FetchPolicy
 from ingest.fetch_errors import FetchFailed, FetchRefused
 from ingest.items import NoContent, compose
-from ingest.neardup import NearDuplicates, signature, to_bytes
+from ingest.neardup import NearDuplicates, from_bytes, signature, to_bytes
 from ingest.netguard import BlockedAddress
 from ingest.parse_errors import ParseError
 from ingest.publish import ArticleSink, PublishError
+from ingest.push import Rejected
 from ingest.replay import STAGE as REPLAY_STAGE
 from ingest.replay import RowError, row_to_article
 from ingest.replay_rows import BadRow, read_rows
@@ -32,12 +33,14 @@ from ingest.sitemaps import parse_sitemap
 from ingest.sources import FeedSource, PageSource, ReplaySource, SitemapSource, Source
 from ingest.state import CrawlState
 from ingest.stats import SourceStats
+from ingest.tickers import Watchlist, load_watchlist
 
 log = logging.getLogger(__name__)
 
 MAX_DLQ_BYTES = 256_000
 MAX_CHILD_SITEMAPS = 5
 FETCH_ERRORS = (FetchFailed, FetchRefused, BlockedAddress)
+SIGNATURE_MAX_AGE_S = 3 * 24 * 3600
 
 
 @dataclass
@@ -218,8 +221,6 @@ class Crawler:
 
     def accept_pushed(self, source: Source, items: list) -> None:
         """Articles (and rejected bodies) that a push endpoint received, published as a batch."""
-        from ingest.push import Rejected
-
         st = self.stats_for(source)
         statuses, batch = st.start(), Batch(sink_failures=self.sink.failures)
         for item in items:
@@ -271,3 +272,23 @@ class Crawler:
         self.dead_letters += 1
         self.sink.dead_letter(DeadLetter.wrap(body[:MAX_DLQ_BYTES], stage=stage, error=reason,
                                               source=source, url=url))
+
+
+def load_near(state: CrawlState, threshold: float) -> NearDuplicates:
+    near = NearDuplicates(threshold)
+    for article_id, sig in state.recent_signatures(SIGNATURE_MAX_AGE_S):
+        near.add(article_id, from_bytes(sig))
+    return near
+
+
+def build_crawler(settings: Settings, sink: ArticleSink, state: CrawlState, client) -> Crawler:
+    """A crawler fetching through ``client`` with the settings' politeness, watchlist and
+    near-duplicate index (the recent signatures in ``state``)."""
+    policy = FetchPolicy.from_settings(settings.ingest)
+    return Crawler(
+        fetcher=Fetcher(client, policy),
+        state=state,
+        sink=sink,
+        watchlist=load_watchlist(settings.ingest.watchlist_file),
+        near=load_near(state, settings.ingest.near_duplicate_threshold),
+    )

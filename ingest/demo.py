@@ -9,9 +9,9 @@ from pathlib import Path
 
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
-from finpulse.tickers import load_watchlist
 from ingest.publish import ArticleSink, KafkaSink
 from ingest.replay import Replay
+from ingest.tickers import load_watchlist
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import codecs
 import re
 
+import charset_normalizer
+
 BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
     (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -104,9 +106,7 @@ def _looks_western(body: bytes) -> bool:
 
 
 def _normalizer_guess(body: bytes) -> tuple[str, str] | None:
-    from charset_normalizer import from_bytes
-
-    matches = from_bytes(body[:200_000])
+    matches = charset_normalizer.from_bytes(body[:200_000])
     best = matches.best()
     if best is None:
         return None

@@ -9,8 +9,8 @@ import re
 from datetime import datetime
 
 from finpulse.schemas import Article
-from finpulse.tickers import EMPTY_WATCHLIST, Watchlist, find_tickers
 from ingest.language import detect_language
+from ingest.tickers import EMPTY_WATCHLIST, Watchlist, find_tickers
 
 MAX_TITLE_CHARS = 200
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9$])")

@@ -11,6 +11,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+import trafilatura
+from lxml import etree
+from lxml import html as lxml_html
+
 from ingest.canonical import choose_canonical
 from ingest.dates import parse_date
 from ingest.encoding import decode_body
@@ -33,9 +37,6 @@ class Page:
 
 
 def _parse_html(text: str):  # lxml element
-    from lxml import etree
-    from lxml import html as lxml_html
-
     try:
         parser = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True)
         tree = lxml_html.fromstring(text.encode("utf-8", "replace"), parser=parser)
@@ -65,8 +66,6 @@ def _body_text(text: str, title: str) -> str:
 
 def extract_page(body: bytes, *, url: str, content_type: str | None = None) -> Page:
     """The article in an HTML page fetched from ``url``; ``ParseError`` if there is none."""
-    import trafilatura
-
     text, _ = decode_body(body, content_type)
     if not text.strip():
         raise ParseError("empty page")

@@ -8,9 +8,12 @@ against the feed's URL. A document that is not a feed at all (an HTML error page
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
+
+import feedparser
 
 from ingest.dates import from_struct, parse_date
 from ingest.encoding import as_utf8_xml, decode_body
@@ -72,8 +75,6 @@ def _entry(entry: dict, feed_url: str) -> FeedItem | None:
 def _looks_like_html(text: str) -> str | None:
     head = text[:2000].lower()
     if "<html" in head or "<!doctype html" in head or "<body" in head:
-        import re
-
         title = re.search(r"<title[^>]*>(.*?)</title>", text[:5000], re.I | re.S)
         return clean_space(title.group(1))[:120] if title else ""
     return None
@@ -81,8 +82,6 @@ def _looks_like_html(text: str) -> str | None:
 
 def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Feed:
     """The items of an RSS/Atom document fetched from ``url``."""
-    import feedparser
-
     text, _ = decode_body(body, content_type)
     if not text.strip():
         raise ParseError("empty document, not a feed")

@@ -10,15 +10,20 @@ import queue
 import threading
 import time
 
+from prometheus_client import start_http_server
+
 from finpulse.settings import Settings
-from finpulse.tickers import load_watchlist
-from ingest.crawler import Crawler
+from ingest.crawler import Crawler, build_crawler
 from ingest.fetch import FetchPolicy, make_client
+from ingest.language import detect_language
+from ingest.neardup import signature
 from ingest.publish import KafkaSink
 from ingest.push import PushServer
-from ingest.run import build_crawler
+from ingest.replay import publish_replay
 from ingest.sources import PushSource, ReplaySource, Source
 from ingest.state import CrawlState
+from ingest.status import load_status, save_status
+from ingest.tickers import load_watchlist
 
 log = logging.getLogger(__name__)
 TICK_S = 0.5
@@ -26,12 +31,8 @@ STATUS_EVERY_S = 5.0
 
 
 def warm_up() -> None:
-    """Load the language model, MinHash permutations and the database layer before the loop
-    starts, so the first poll does not stall every other source for seconds."""
-    from ingest.language import detect_language
-    from ingest.neardup import signature
-    from ingest.status import save_status  # noqa: F401 - imports SQLAlchemy and store
-
+    """Load the language model and the MinHash permutations before the loop starts, so the
+    first poll does not stall every other source for seconds."""
     detect_language("Warming up the language identifier with a sentence.")
     signature("warm up", "the minhash permutations")
 
@@ -61,14 +62,10 @@ class Forever:
     def _serve_metrics(self) -> None:
         port = self.settings.ingest.metrics_port
         if port:
-            from prometheus_client import start_http_server
-
             start_http_server(port)
             log.info("ingest metrics on :%d/metrics", port)
 
     def _replay_thread(self, source: ReplaySource) -> threading.Thread:
-        from ingest.replay import publish_replay
-
         def target() -> None:
             try:
                 publish_replay(self.settings, source.path, rate_per_s=source.rate_per_s,
@@ -134,8 +131,6 @@ class Forever:
                 crawler.accept_pushed(source, by_source[source.name])
 
     def _restore_status(self, crawler: Crawler) -> None:
-        from ingest.status import load_status
-
         try:
             for st in load_status(self.settings.database):
                 crawler.stats[st.name] = st
@@ -143,8 +138,6 @@ class Forever:
             log.warning("could not load source status from the database: %s", exc)
 
     def _save_status(self, crawler: Crawler) -> None:
-        from ingest.status import save_status
-
         try:
             save_status(self.settings.database, crawler.stats.values())
         except Exception as exc:  # noqa: BLE001

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from finpulse.schemas import Article, article_id_for_url
-from finpulse.tickers import Watchlist
 from ingest.canonical import normalize_url
 from ingest.dates import plausible
 from ingest.enrich import build_article
 from ingest.extract import Page
 from ingest.feeds import FeedItem
 from ingest.language import detect_language
+from ingest.tickers import Watchlist
 
 
 class NoContent(ValueError):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
 # Shorter texts are guessed too wildly to be worth a label.
 MIN_CHARS = 12
 
 
 @lru_cache(maxsize=1)
 def _identifier():  # py3langid has no public type for it
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 

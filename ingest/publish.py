@@ -12,9 +12,13 @@ import os
 from pathlib import Path
 from typing import IO, Protocol
 
+from kafka.errors import KafkaError
+
 from finpulse.errors import RetryableError
+from finpulse.kafka import MessageTooLarge, check_size, make_producer
 from finpulse.schemas import Article, DeadLetter
 from finpulse.settings import KafkaSettings
+from finpulse.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +42,8 @@ class KafkaSink:
 
     def __init__(self, kafka: KafkaSettings, *, client_id: str = "ingest",
                  create_topics: bool = True) -> None:
-        from finpulse import broker
-        from finpulse.kafka import make_producer
-
         if create_topics:  # a send to a missing topic would block for a minute, then fail
-            broker.ensure_topics(kafka)
+            ensure_topics(kafka)
         self.kafka, self.topics = kafka, kafka.topics
         self.producer = make_producer(kafka, client_id=client_id)
         self._pending: list = []
@@ -51,16 +52,12 @@ class KafkaSink:
         self.failures = 0
 
     def _send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        from kafka.errors import KafkaError
-
         try:
             self._pending.append(self.producer.send(topic, key=key, value=value))
         except KafkaError as exc:
             raise PublishError(f"could not send to {topic}: {exc}") from exc
 
     def article(self, article: Article) -> None:
-        from finpulse.kafka import MessageTooLarge, check_size
-
         key, value = article.id.encode("utf-8"), article.encode()
         try:
             check_size(self.kafka, self.topics.raw, key, value)
@@ -76,8 +73,6 @@ class KafkaSink:
         self._send(self.topics.dlq, key, letter.encode())
 
     def flush(self, timeout_s: float = 60.0) -> None:
-        from kafka.errors import KafkaError
-
         pending, self._pending = self._pending, []
         try:
             self.producer.flush(timeout=timeout_s)

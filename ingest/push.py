@@ -17,10 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from finpulse.schemas import Article, utcnow
-from finpulse.tickers import Watchlist
+from ingest.dates import parse_date
 from ingest.replay import RowError, row_to_article
 from ingest.replay_rows import BadRow, Row, check_row
 from ingest.sources import PushSource
+from ingest.tickers import Watchlist
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 1000
@@ -64,8 +65,6 @@ def parse_push(body: bytes, *, source: str, watchlist: Watchlist) -> list[Articl
 
 
 def _date(value: str | None, i: int):
-    from ingest.dates import parse_date
-
     if value is None:
         return None
     parsed = parse_date(value)

@@ -9,9 +9,11 @@ Bad rows go to ``news.dlq`` naming the file, line and reason; the replay goes on
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,13 +22,13 @@ from typing import Literal
 from finpulse.errors import ContractError
 from finpulse.schemas import Article, DeadLetter, article_id_for_source, utcnow
 from finpulse.settings import Settings
-from finpulse.tickers import EMPTY_WATCHLIST, Watchlist, load_watchlist
 from ingest.canonical import article_id, normalize_url
 from ingest.dates import parse_date
 from ingest.enrich import build_article
 from ingest.pacing import Pacer
 from ingest.publish import ArticleSink, KafkaSink
 from ingest.replay_rows import BadRow, Row, read_rows
+from ingest.tickers import EMPTY_WATCHLIST, Watchlist, load_watchlist
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +113,11 @@ class Replay:
     watchlist: Watchlist = EMPTY_WATCHLIST
     first_pass: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], float] = time.monotonic  # what the pacing reads; tests pass their own
     stats: ReplayStats = field(default_factory=ReplayStats)
 
     def run(self) -> int:
-        pacer = Pacer(self.rate_per_s, self.stop)
+        pacer = Pacer(self.rate_per_s, self.stop, clock=self.clock)
         while not self._done():
             sent_before = self.stats.published + self.stats.failed
             self._one_pass(pacer)
@@ -129,7 +132,7 @@ class Replay:
         return self.stop.is_set() or (self.limit is not None and self.stats.published >= self.limit)
 
     def _one_pass(self, pacer: Pacer) -> None:
-        start_wall, start_mono = utcnow(), time.monotonic()
+        start_wall, start_mono = utcnow(), self.clock()
         first_ts: datetime | None = None
         for item in read_rows(self.path):
             if self._done():
@@ -177,8 +180,6 @@ class Replay:
 
 
 def _raw(row: Row) -> bytes:
-    import json
-
     return json.dumps(row.data, ensure_ascii=False).encode("utf-8")
 
 

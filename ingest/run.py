@@ -11,17 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finpulse.settings import Settings
-from finpulse.tickers import load_watchlist
-from ingest.crawler import Crawler
-from ingest.fetch import Fetcher, FetchPolicy, make_client
-from ingest.neardup import NearDuplicates, from_bytes
+from ingest.crawler import Crawler, build_crawler
+from ingest.fetch import FetchPolicy, make_client
+from ingest.forever import Forever
 from ingest.publish import ArticleSink, JsonlSink, KafkaSink
 from ingest.sources import PushSource, Source, load_sources
 from ingest.state import CrawlState
 
 log = logging.getLogger(__name__)
-
-SIGNATURE_MAX_AGE_S = 3 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -40,24 +37,6 @@ class Summary:
             f"({self.near_duplicates} near-duplicates); duplicates skipped: {self.duplicates}; "
             f"failed items: {self.failed_items}; dead letters: {self.dead_letters}"
         )
-
-
-def load_near(state: CrawlState, threshold: float) -> NearDuplicates:
-    near = NearDuplicates(threshold)
-    for article_id, sig in state.recent_signatures(SIGNATURE_MAX_AGE_S):
-        near.add(article_id, from_bytes(sig))
-    return near
-
-
-def build_crawler(settings: Settings, sink: ArticleSink, state: CrawlState, client) -> Crawler:
-    policy = FetchPolicy.from_settings(settings.ingest)
-    return Crawler(
-        fetcher=Fetcher(client, policy),
-        state=state,
-        sink=sink,
-        watchlist=load_watchlist(settings.ingest.watchlist_file),
-        near=load_near(state, settings.ingest.near_duplicate_threshold),
-    )
 
 
 def summarize(crawler: Crawler, sources: list[Source]) -> Summary:
@@ -106,7 +85,5 @@ async def _once(settings: Settings, sink: ArticleSink, state: CrawlState, source
 
 def run_forever(settings: Settings, stop: threading.Event) -> None:
     """The continuous crawler (``finpulse ingest``) until ``stop`` is set."""
-    from ingest.forever import Forever
-
     sources = [s for s in load_sources(settings.ingest.sources_file) if s.enabled]
     Forever(settings, sources, stop).run()

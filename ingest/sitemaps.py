@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
 
+from lxml import etree
+
 from ingest.dates import parse_date
 from ingest.encoding import as_utf8_xml, decode_body
 from ingest.parse_errors import ParseError
@@ -54,8 +56,6 @@ def _newest_first(entry: SitemapEntry) -> float:
 
 def parse_sitemap(body: bytes, *, url: str, content_type: str | None = None) -> Sitemap:
     """Entries (newest first when dated) and child sitemaps of a sitemap fetched from ``url``."""
-    from lxml import etree
-
     text, _ = decode_body(body, content_type)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
     try:

@@ -7,8 +7,14 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from finpulse.errors import ConfigError
+from finpulse.schemas import utcnow
 from finpulse.settings import DatabaseSettings, Settings
 from ingest.stats import SourceStats
+from store.db import session_factory
+from store.queries.sources import list_source_status, save_source_status
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +38,11 @@ def from_row(row: dict) -> SourceStats:
 
 
 def load_status(db: DatabaseSettings) -> list[SourceStats]:
-    from store.db import session_factory
-    from store.queries.sources import list_source_status
-
     with session_factory(db).begin() as session:
         return [from_row(r) for r in list_source_status(session)]
 
 
 def save_status(db: DatabaseSettings, stats: Iterable[SourceStats]) -> None:
-    from store.db import session_factory
-    from store.queries.sources import save_source_status
-
     with session_factory(db).begin() as session:
         save_source_status(session, [to_row(s) for s in stats])
 
@@ -72,11 +72,6 @@ def format_table(stats: list[SourceStats], now: datetime) -> str:
 
 
 def print_status(settings: Settings) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from finpulse.errors import ConfigError
-    from finpulse.schemas import utcnow
-
     try:
         stats = load_status(settings.database)
     except SQLAlchemyError as exc:

@@ -1,9 +1,15 @@
-"""``finpulse db upgrade|current`` and ``finpulse sink``."""
+"""``finpulse db upgrade|current`` and ``finpulse sink``.
+
+Each handler imports the module that does its work when it is called: the migrations pull in
+Alembic and the sink Kafka and SQLAlchemy (about half a second each), which ``finpulse --help``
+and the other parts' commands should not wait for.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from finpulse.lifecycle import stop_on_signals
 from finpulse.settings import Settings
 
 
@@ -31,7 +37,6 @@ def _current(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sink(args: argparse.Namespace, settings: Settings) -> int:
-    from finpulse.lifecycle import stop_on_signals
     from store.sink import run_sink
 
     run_sink(settings, stop_on_signals())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from finpulse.settings import DatabaseSettings
@@ -61,8 +62,6 @@ def retry_while_unavailable(write: Callable[[], None], stop: threading.Event, wh
     """Call ``write`` until it succeeds, backing off (0.5 s doubling to 30 s) while the database
     is unreachable or locked (``OperationalError``); once ``stop`` is set the error is raised.
     Any other error propagates at once: it is not the database's availability."""
-    from sqlalchemy.exc import OperationalError
-
     delay = 0.5
     while True:
         try:

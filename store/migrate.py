@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 
 from finpulse.settings import DatabaseSettings
 from store.db import get_engine
@@ -29,7 +30,5 @@ def upgrade(db: DatabaseSettings, revision: str = "head") -> None:
 
 
 def current(db: DatabaseSettings) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with get_engine(db).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

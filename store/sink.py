@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,35 +34,28 @@ log = logging.getLogger(__name__)
 
 
 class Sink:
-    """One sink worker: a member of the ``finpulse-sink`` consumer group."""
+    """One sink worker: a member of the ``finpulse-sink`` consumer group. Its consumer (of
+    ``news.classified`` and ``news.dlq``), producer (of dead letters) and sessions are injected
+    by ``run_sink``, which owns and closes them."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, settings: Settings, consumer: KafkaConsumer, producer: KafkaProducer,
+                 sessions: sessionmaker[Session]) -> None:
         topics = settings.kafka.topics
         self._topics = topics
         self._sessions = sessions
-        self._consumer = make_consumer(
-            settings.kafka, group_id=settings.group("sink"), topics=[topics.classified, topics.dlq]
-        )
-        self._producer = make_producer(settings.kafka, client_id="sink")
+        self._consumer = consumer
+        self._producer = producer
         self._dlq = DeadLetterer(self._producer, topics.dlq, stage="sink")
         self._commits = CommitWatch.for_settings(settings.kafka)
         self.stored = 0
 
     def run(self, stop: threading.Event) -> None:
         log.info("sink consuming %s and %s", self._topics.classified, self._topics.dlq)
-        try:
-            while not stop.is_set():
-                batch = self._consumer.poll(timeout_ms=500, max_records=500)
-                records = [r for recs in batch.values() for r in recs]
-                if records:
-                    self._process_with_retry(records, stop)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        self._producer.flush(10)
-        self._producer.close(10)
-        self._consumer.close(autocommit=False)
+        while not stop.is_set():
+            batch = self._consumer.poll(timeout_ms=500, max_records=500)
+            records = [r for recs in batch.values() for r in recs]
+            if records:
+                self._process_with_retry(records, stop)
 
     def _process_with_retry(self, records: Sequence[ConsumerRecord], stop: threading.Event) -> None:
         retry_while_unavailable(lambda: self.process(records), stop)
@@ -124,4 +118,21 @@ def _decode_letter(rec: ConsumerRecord) -> tuple[ConsumerRecord, DeadLetter | No
 
 
 def run_sink(settings: Settings, stop: threading.Event) -> None:
-    Sink(settings, session_factory(settings.database)).run(stop)
+    """Write ``news.classified`` and ``news.dlq`` to the database until ``stop`` is set."""
+    sessions = session_factory(settings.database)
+    topics = settings.kafka.topics
+    consumer = make_consumer(settings.kafka, group_id=settings.group("sink"),
+                             topics=[topics.classified, topics.dlq])
+    producer = make_producer(settings.kafka, client_id="sink")
+    try:
+        Sink(settings, consumer, producer, sessions).run(stop)
+    finally:
+        close_clients(consumer, producer)
+
+
+def close_clients(consumer: KafkaConsumer, producer: KafkaProducer) -> None:
+    """Flush the producer's dead letters and close it, then leave the group without
+    committing (every offset worth committing was committed after its batch)."""
+    producer.flush(10)
+    producer.close(10)
+    consumer.close(autocommit=False)

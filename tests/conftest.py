@@ -43,7 +43,7 @@ for _var in [v for v in os.environ
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     """A reachable broker's bootstrap servers (starting the local one if needed)."""
-    from finpulse import broker
+    from system import broker
 
     given = os.environ.get("FINPULSE_TEST_KAFKA")
     if given:
@@ -63,7 +63,7 @@ def unique(prefix: str = "t") -> str:
 @pytest.fixture
 def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
     """Kafka settings with this test's own topics (created) and consumer-group prefix."""
-    from finpulse import broker
+    from system import broker
 
     uid = unique()
     kafka = KafkaSettings(

@@ -54,7 +54,7 @@ def spawn_part(args: list[str], config: Path, log_path: Path) -> subprocess.Pope
     env["FINPULSE_CONFIG"] = str(config)
     log = log_path.open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "finpulse", *args], cwd=REPO, env=env, stdout=log,
+        [sys.executable, "-m", "system", *args], cwd=REPO, env=env, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )
 

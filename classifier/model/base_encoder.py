@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 from dataclasses import dataclass
@@ -24,8 +25,6 @@ class BaseModelRef:
 
 
 def _packaged_dir(module_name: str) -> Path:
-    import importlib.resources
-
     try:
         root = importlib.resources.files(module_name)
     except ModuleNotFoundError as exc:

@@ -8,7 +8,7 @@ most words of a story have been seen before (figures and names often have not). 
 distinct word is analysed and hashed once, by the vectorizer itself, and its feature indices
 are kept; a text's row is the sum of its words' rows.
 The result is the vectorizer's matrix exactly (same indices, same counts), which
-tests/classifier/test_char_ngrams.py checks on awkward texts.
+tests/classifier/model/test_char_ngrams.py checks on awkward texts.
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import SGDClassifier
 
 from classifier.label_maps import IGNORE, LABELS
 from classifier.model.char_ngrams import CachedCharNgrams
@@ -51,7 +55,6 @@ class LexicalModel:
 
     def __init__(self, config: LexicalConfig, idf: dict[str, np.ndarray],
                  coef: dict[str, np.ndarray], intercept: dict[str, np.ndarray]) -> None:
-        from sklearn.feature_extraction.text import HashingVectorizer
 
         self.config = config
         self.idf, self.coef, self.intercept = idf, coef, intercept
@@ -66,7 +69,6 @@ class LexicalModel:
         return self.config.weight
 
     def counts(self, texts: Sequence[str]):  # a scipy CSR matrix
-        from scipy.sparse import hstack
 
         return hstack([self._words.transform(texts), self._chars.transform(texts)]).tocsr()
 
@@ -75,7 +77,6 @@ class LexicalModel:
         what ``TfidfTransformer(sublinear_tf=True)`` gives. Computed on the CSR arrays directly
         (scipy's ``multiply`` and ``normalize`` convert and copy the matrix several times), and
         the tf and row ids once for every task."""
-        from scipy.sparse import csr_matrix
 
         counts = counts.tocsr()
         tf = (1.0 + np.log(counts.data)).astype(np.float32)
@@ -83,7 +84,8 @@ class LexicalModel:
         out = {}
         for task in tasks:
             values = tf * self.idf[task][counts.indices]
-            norms = np.sqrt(np.bincount(rows, weights=values.astype(np.float64) ** 2, minlength=counts.shape[0]))
+            squares = values.astype(np.float64) ** 2
+            norms = np.sqrt(np.bincount(rows, weights=squares, minlength=counts.shape[0]))
             values /= np.where(norms > 0, norms, 1.0)[rows].astype(np.float32)
             out[task] = csr_matrix((values, counts.indices, counts.indptr), shape=counts.shape)
         return out
@@ -110,7 +112,6 @@ class LexicalModel:
             config: LexicalConfig | None = None) -> LexicalModel:
         """Fit on ``texts``; ``labels[task][i]`` is a class id or ``IGNORE``."""
         config = config or LexicalConfig()
-        from sklearn.linear_model import SGDClassifier
 
         start = time.perf_counter()
         model = cls(config, {}, {}, {})
@@ -143,8 +144,6 @@ class LexicalModel:
         return model
 
     def save(self, folder: Path) -> None:
-        from safetensors.numpy import save_file
-
         arrays = {}
         for task in TASKS:
             arrays[f"{task}.idf"] = self.idf[task]
@@ -158,7 +157,6 @@ class LexicalModel:
         """The lexical part saved in a version folder, or None when it has none."""
         if not (folder / PARAMS_FILE).is_file():
             return None
-        from safetensors.numpy import load_file
 
         params = json.loads((folder / PARAMS_FILE).read_text())
         config = LexicalConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})

@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
+from transformers import AutoConfig, AutoModel
+from transformers.utils import logging as hf_logging
 
 from classifier.label_maps import IGNORE, LABELS
 from classifier.model.lexical import LexicalModel
@@ -44,8 +47,6 @@ class MultiTaskClassifier(nn.Module):
     @classmethod
     def from_base(cls, location: str, dropout: float = 0.1) -> MultiTaskClassifier:
         """A fresh model on a pretrained encoder (a local folder or a hub name)."""
-        from transformers import AutoModel
-        from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()  # the unused pooler's "unexpected keys" report
         hf_logging.disable_progress_bar()
@@ -58,7 +59,8 @@ class MultiTaskClassifier(nn.Module):
         has one that can be cut or frozen."""
         layers = getattr(getattr(self.encoder, "encoder", None), "layer", None)
         if layers is None or not hasattr(self.encoder, "embeddings"):
-            raise ConfigError(f"{option} needs a BERT-style encoder; {type(self.encoder).__name__} is not one")
+            name = type(self.encoder).__name__
+            raise ConfigError(f"{option} needs a BERT-style encoder; {name} is not one")
         return layers
 
     def keep_lower_layers(self, n: int) -> None:
@@ -75,8 +77,6 @@ class MultiTaskClassifier(nn.Module):
     @classmethod
     def from_folder(cls, folder: Path) -> MultiTaskClassifier:
         """Load a registered version (config.json + model.safetensors); no hub access."""
-        from safetensors.torch import load_file
-        from transformers import AutoConfig, AutoModel
 
         config = AutoConfig.from_pretrained(str(folder))
         encoder = AutoModel.from_config(config, add_pooling_layer=False)
@@ -87,8 +87,6 @@ class MultiTaskClassifier(nn.Module):
         return model.eval()
 
     def save(self, folder: Path) -> None:
-        from safetensors.torch import save_file
-
         self.encoder.config.save_pretrained(str(folder))
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
         save_file(state, str(folder / WEIGHTS_FILE))

@@ -24,10 +24,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from classifier.label_maps import IGNORE, TASKS
 from classifier.retraining.agreement import Vote, agreement, resolve_all
 from classifier.training.data import Dataset, Example, load_seed
 from finpulse.errors import ConfigError
+from store.db import session_factory
+from store.queries.label_admin import label_rows
 
 SEED_DEV, HOLDOUT = "seed_dev", "analyst_holdout"
 _SPACE = re.compile(r"\s+")
@@ -137,13 +141,10 @@ def build(seed: Dataset, analyst: Sequence[AnalystExample], holdout_fraction: fl
 
 
 def load_labelset(settings, *, data: str | None = None, seed: int = 13, dev_fraction: float = 0.1,
-                  limit: int | None = None, holdout_fraction: float | None = None) -> tuple[LabelSet, Dataset]:
+                  limit: int | None = None,
+                  holdout_fraction: float | None = None) -> tuple[LabelSet, Dataset]:
     """Read the seed data and the database's labels and build the set (and the seed dataset,
     for its manifest)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from store.db import session_factory
-    from store.queries.label_admin import label_rows
 
     dataset = load_seed(data or settings.model.seed_data, seed=seed, dev_fraction=dev_fraction,
                         limit=limit)

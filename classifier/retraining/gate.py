@@ -112,13 +112,16 @@ def render_markdown(report: dict) -> str:
                      f"`finpulse models promote {report['challenger']}` promotes it now")
     lines.append("")
     for task, t in report["tasks"].items():
-        lines += [f"## {task}", "", "| slice | n | accuracy before | after | macro-F1 before | after | change |",
+        lines += [f"## {task}", "",
+                  "| slice | n | accuracy before | after | macro-F1 before | after | change |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for where, b in t["before"].items():
             a = t["after"][where]
             lines.append(f"| {where} | {b['n']} | {b['accuracy']:.3f} | {a['accuracy']:.3f} | "
-                         f"{b['macro_f1']:.3f} | {a['macro_f1']:.3f} | {a['macro_f1'] - b['macro_f1']:+.3f} |")
-        lines += ["", "| class | support | F1 before | F1 after | change |", "| --- | ---: | ---: | ---: | ---: |"]
+                         f"{b['macro_f1']:.3f} | {a['macro_f1']:.3f} | "
+                         f"{a['macro_f1'] - b['macro_f1']:+.3f} |")
+        lines += ["", "| class | support | F1 before | F1 after | change |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
         for name, c in t["per_class"].items():
             lines.append(f"| {name} | {c['support']} | {c['before_f1']:.3f} | {c['after_f1']:.3f} | "
                          f"{c['after_f1'] - c['before_f1']:+.3f} |")

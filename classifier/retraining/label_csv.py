@@ -20,7 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from classifier.label_maps import LABELS
+from classifier.retraining.dataset import normalise
 from finpulse.errors import ConfigError
+from finpulse.schemas import article_id_for_source
+from store.queries.label_admin import IMPORT_SOURCE
 
 COLUMNS = ("article_id", "text", "task", "label", "labeled_by", "labeled_at")
 REQUIRED = ("task", "label", "labeled_by")
@@ -158,9 +161,6 @@ def _listing(errors: list[str]) -> str:
 
 def stub_article_id(text: str) -> str:
     """The id of the article created for a label given only by its text (same text, same id)."""
-    from classifier.retraining.dataset import normalise
-    from finpulse.schemas import article_id_for_source
-    from store.queries.label_admin import IMPORT_SOURCE
 
     return article_id_for_source(IMPORT_SOURCE, normalise(text))
 

@@ -12,8 +12,12 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
 from finpulse.errors import RetryableError
 from finpulse.settings import Settings
+from store.db import get_engine
 
 ADVISORY_KEY = 0x46505254  # "FPRT": finpulse retrain
 
@@ -39,10 +43,6 @@ def _file_lock(settings: Settings) -> Iterator[None]:
 
 @contextmanager
 def _advisory_lock(settings: Settings) -> Iterator[None]:
-    from sqlalchemy import text
-
-    from store.db import get_engine
-
     with get_engine(settings.database).connect() as conn:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar_one()
         conn.commit()
@@ -57,7 +57,6 @@ def _advisory_lock(settings: Settings) -> Iterator[None]:
 
 def retrain_lock(settings: Settings):  # a context manager
     """Hold the retraining lock for the ``with`` block; ``RetrainBusy`` if it is taken."""
-    from sqlalchemy.engine import make_url
 
     if make_url(settings.database.url).get_backend_name() == "postgresql":
         return _advisory_lock(settings)

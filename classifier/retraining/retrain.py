@@ -24,12 +24,26 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
+from sqlalchemy.exc import SQLAlchemyError
+from transformers import AutoTokenizer
+
 from classifier import registry
+from classifier.model.base_encoder import resolve_base
+from classifier.model.network import MultiTaskClassifier
+from classifier.model.textprep import TextPrep
 from classifier.retraining.dataset import HOLDOUT, SEED_DEV, LabelSet, load_labelset
 from classifier.retraining.gate import ALL, Decision, build_report, decide, in_shadow, render_markdown
 from classifier.retraining.lock import retrain_lock
+from classifier.serving.inference import InferenceEngine
+from classifier.training import train as trainer
+from classifier.training.data import Dataset
+from classifier.training.evaluate import evaluate_examples, summary
+from classifier.training.train import TrainConfig
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
+from store.db import session_factory
+from store.queries import model_versions as q
 
 log = logging.getLogger(__name__)
 TRAIN_KEYS = ("max_length", "batch_size", "lr", "head_lr_mult", "layer_decay", "weight_decay",
@@ -82,8 +96,6 @@ class RetrainResult:
 
 def _train_config(settings: Settings, cfg: RetrainConfig, champion: registry.VersionInfo):
     """The champion's recipe (its training_args.json) with this run's overrides."""
-    from classifier.model.textprep import TextPrep
-    from classifier.training.train import TrainConfig
 
     recipe = registry.read_meta(champion.folder).get("training_args", {})
     given = {k: recipe[k] for k in TRAIN_KEYS if k in recipe}
@@ -101,11 +113,6 @@ def _start_model(settings: Settings, cfg: RetrainConfig, champion: registry.Vers
     """(model, tokenizer, base model manifest entry) to fine-tune. From the champion, the model
     keeps the champion's text preparation (its weights were trained on it); from the base, it
     takes the recipe's."""
-    from transformers import AutoTokenizer
-
-    from classifier.model.base_encoder import resolve_base
-    from classifier.model.network import MultiTaskClassifier
-    from classifier.training import train as trainer
 
     if cfg.start == "champion":
         base = registry.read_meta(champion.folder).get("manifest", {}).get("base_model", {})
@@ -118,15 +125,12 @@ def _start_model(settings: Settings, cfg: RetrainConfig, champion: registry.Vers
 
 
 def _engine(model, tokenizer, version: str, max_length: int):
-    from classifier.serving.inference import InferenceEngine
-
     return InferenceEngine(model.eval(), tokenizer, version=version, max_length=max_length,
                   max_batch_tokens=8192, max_batch_size=128)
 
 
 def evaluate_slices(engine, labelset: LabelSet) -> dict[str, dict]:
     """``{slice: {task: report}}`` over each non-empty slice and ``all``."""
-    from classifier.training.evaluate import evaluate_examples
 
     slices = {k: v for k, v in labelset.eval_slices.items() if v}
     out = {name: evaluate_examples(engine, part) for name, part in slices.items()}
@@ -134,11 +138,10 @@ def evaluate_slices(engine, labelset: LabelSet) -> dict[str, dict]:
     return out
 
 
-def _fit(settings: Settings, model, tokenizer, labelset: LabelSet, sources, train_cfg, progress: bool) -> dict:
+def _fit(settings: Settings, model, tokenizer, labelset: LabelSet, sources, train_cfg,
+         progress: bool) -> dict:
     """Fine-tune (on the settings' device); the best epoch is chosen on the seed dev split
     (the analyst hold-out is kept for the decision alone)."""
-    from classifier.training import train as trainer
-    from classifier.training.data import Dataset
 
     trainer.set_seed(train_cfg.seed)
     selection = labelset.eval_slices[SEED_DEV] or labelset.eval_all
@@ -158,10 +161,6 @@ def _register(settings: Settings, version: str, folder: Path, *, base_model: str
     """Register the challenger; if the gate agreed and the champion is unchanged, promote it
     (or, with ``shadow``, put it in shadow to be promoted after the shadow period). Returns
     'promoted', 'shadow' or 'kept'."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from store.db import session_factory
-    from store.queries import model_versions as q
 
     note = "; ".join(in_shadow(decision.reasons) if shadow else decision.reasons)
     try:
@@ -218,12 +217,8 @@ class _Challenge:
 
 def _challenge(settings: Settings, cfg: RetrainConfig, progress: bool) -> _Challenge:
     """Build the data, score the champion, train and score the challenger."""
-    from transformers import AutoTokenizer
-
-    from classifier.model.network import MultiTaskClassifier
 
     if settings.model.threads:
-        import torch
 
         torch.set_num_threads(settings.model.threads)
     champion = registry.resolve(settings)  # ModelNotFound when there is none
@@ -251,7 +246,6 @@ def _challenge(settings: Settings, cfg: RetrainConfig, progress: bool) -> _Chall
 
 def _publish(settings: Settings, cfg: RetrainConfig, ch: _Challenge, decision: Decision) -> tuple[Path, str]:
     """Write the version folder, register it, and promote it (or shadow it) when the gate agreed."""
-    from classifier.training.evaluate import summary
 
     folder = registry.write_version(
         settings.model.registry_dir, ch.version, model=ch.model, tokenizer=ch.tokenizer,
@@ -260,7 +254,8 @@ def _publish(settings: Settings, cfg: RetrainConfig, ch: _Challenge, decision: D
         manifest=ch.manifest)
     row_metrics = {**summary(ch.after[ALL]), "best_epoch": ch.metrics["best_epoch"],
                    "train_seconds": ch.metrics["train_seconds"], "train_rows": len(ch.labelset.train)}
-    outcome = _register(settings, ch.version, folder, base_model=ch.manifest["base_model"].get("upstream", ""),
+    outcome = _register(settings, ch.version, folder,
+                        base_model=ch.manifest["base_model"].get("upstream", ""),
                         metrics=row_metrics, decision=decision, compared_with=ch.champion.version,
                         by=cfg.by, shadow=_shadow(settings, cfg))
     return folder, outcome

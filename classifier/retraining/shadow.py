@@ -30,7 +30,7 @@ from classifier.serving.swap import ShadowWatcher
 from finpulse import kafka as fk
 from finpulse.schemas import ClassifiedArticle, decode, utcnow
 from finpulse.settings import Settings
-from store.db import retry_while_unavailable
+from store.db import retry_while_unavailable, session_factory
 from store.queries.shadow import shadow_row, write_shadow
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ class ShadowScorer:
     def __init__(self, settings: Settings, consumer, producer, sessions) -> None:
         m = settings.model
         self.consumer, self.producer, self.sessions = consumer, producer, sessions
-        self.engine = None  # classifier.serving.inference.InferenceEngine of the shadow version, None when idle
+        # classifier.serving.inference.InferenceEngine of the shadow version, None when idle
+        self.engine = None
         self.collector = BatchCollector(consumer, Limits(m.max_batch_size, m.max_batch_tokens,
                                                          m.max_wait_ms / 1000, m.max_length),
                                         read=read_classified)
@@ -165,7 +166,6 @@ def load_shadow_engine(settings: Settings, version: str):  # classifier.serving.
 def run_shadow(settings: Settings, stop: threading.Event, *, consumer=None, producer=None,
                poll_s: float | None = None) -> Stats:
     """Run until ``stop`` is set, following the registry's shadow version."""
-    from store.db import session_factory
 
     registry.shadow_version(settings)  # fail fast when the registry is unreachable
     every_s = settings.model.shadow_poll_s if poll_s is None else poll_s
@@ -180,4 +180,5 @@ def run_shadow(settings: Settings, stop: threading.Event, *, consumer=None, prod
         except Exception:  # start idle; the watcher retries every poll
             log.exception("could not load the shadow model; retrying every %.0f s", every_s)
         watcher.start()
-        return ShadowScorer(settings, consumer, producer, session_factory(settings.database)).run(stop, watcher)
+        scorer = ShadowScorer(settings, consumer, producer, session_factory(settings.database))
+        return scorer.run(stop, watcher)

@@ -29,6 +29,10 @@ from classifier.retraining.lock import RetrainBusy
 from classifier.retraining.retrain import RetrainConfig, RetrainResult, retrain
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
+from store.db import session_factory
+from store.queries import model_versions as q
+from store.queries.labels import retraining_progress
+from store.queries.shadow import shadow_status
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,6 @@ Retrain = Callable[..., RetrainResult]
 
 def progress(settings: Settings) -> dict[str, Any]:
     """Labels since the newest version, against the configured number."""
-    from store.db import session_factory
-    from store.queries.labels import retraining_progress
 
     with session_factory(settings.database).begin() as session:
         return retraining_progress(session, every=settings.dashboard.retrain_after_labels)
@@ -59,9 +61,6 @@ def check_once(settings: Settings, cfg: RetrainConfig, retrain_fn: Retrain = ret
 
 def settle_shadow(settings: Settings, now: datetime | None = None) -> str | None:
     """Promote the challenger in shadow if its shadow period is over; returns it, or None."""
-    from store.db import session_factory
-    from store.queries import model_versions as q
-    from store.queries.shadow import shadow_status
 
     m = settings.model
     with session_factory(settings.database).begin() as session:

@@ -24,6 +24,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
+
+from classifier.model.network import MultiTaskClassifier
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,6 @@ def onnx_available() -> bool:
 
 
 def _export_fp32(model, path: Path) -> None:  # a MultiTaskClassifier
-    import torch
 
     class _Probabilities(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:
@@ -85,7 +87,8 @@ def _export_fp32(model, path: Path) -> None:  # a MultiTaskClassifier
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer warnings about Python control flow on shapes
             torch.onnx.export(wrapper, (ids, mask), str(path), dynamo=False,
-                              input_names=["input_ids", "attention_mask"], output_names=["topic", "sentiment"],
+                              input_names=["input_ids", "attention_mask"],
+                              output_names=["topic", "sentiment"],
                               dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
     finally:
         model.train(was_training)
@@ -140,7 +143,6 @@ def ensure_onnx(folder: Path, precision: str, model=None) -> Path:
     start = time.perf_counter()
     if not fp32.is_file():
         if model is None:
-            from classifier.model.network import MultiTaskClassifier
 
             model = MultiTaskClassifier.from_folder(folder)
         tmp = target_dir / f".model.fp32.{os.getpid()}.onnx"

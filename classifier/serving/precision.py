@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import partial
 
 import torch
 
+from classifier.serving.onnx_runtime import ORT_PRECISIONS, onnx_available
 from finpulse.errors import ConfigError
 
 CPU_PRECISIONS = ("fp32", "bf16", "int8")
@@ -67,7 +69,6 @@ RUNTIMES = ("torch", "onnxruntime")
 def pick_runtime(runtime: str, device: str, precision: str) -> str:
     """Resolve ``auto``: ONNX Runtime on CPU for fp32 and int8 when it is installed (it ran the
     same network faster than torch here: docs/experiments.md), torch otherwise."""
-    from classifier.serving.onnx_runtime import ORT_PRECISIONS, onnx_available
 
     if runtime == "auto":
         fits = device == "cpu" and precision in ORT_PRECISIONS and onnx_available()
@@ -76,7 +77,8 @@ def pick_runtime(runtime: str, device: str, precision: str) -> str:
         if device != "cpu":
             raise ConfigError("model.runtime 'onnxruntime' runs on the CPU only: set model.device: cpu")
         if precision not in ORT_PRECISIONS:
-            raise ConfigError(f"model.runtime 'onnxruntime' supports precision {ORT_PRECISIONS}, not {precision!r}")
+            raise ConfigError(f"model.runtime 'onnxruntime' supports precision {ORT_PRECISIONS}, "
+                              f"not {precision!r}")
         if not onnx_available():
             raise ConfigError("model.runtime is 'onnxruntime' but the onnxruntime package is not installed")
     elif runtime not in RUNTIMES:
@@ -113,11 +115,10 @@ def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised on
     the fly). torch.ao marks it deprecated in favour of torchao, but it is still shipped and is
     the dependency-free path."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
+        # Imported here, inside the filter: importing torch.ao.quantization itself warns.
         from torch.ao.quantization import quantize_dynamic
 
         return quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)

@@ -28,7 +28,6 @@ from finpulse import kafka as fk
 from finpulse.errors import RetryableError
 from finpulse.schemas import ClassifiedArticle
 from finpulse.settings import Settings
-from finpulse.tickers import EMPTY_WATCHLIST, Watchlist, find_tickers
 
 log = logging.getLogger(__name__)
 STAGE = "classifier"
@@ -68,12 +67,10 @@ class Stats:
 class Worker:
     """One worker process: consumer, producer and engine injected by ``run_worker``."""
 
-    def __init__(self, settings: Settings, consumer, producer, engine: InferenceEngine,
-                 watchlist: Watchlist = EMPTY_WATCHLIST) -> None:
+    def __init__(self, settings: Settings, consumer, producer, engine: InferenceEngine) -> None:
         m = settings.model
         self.kafka, self.topics = settings.kafka, settings.kafka.topics
         self.consumer, self.producer, self.engine = consumer, producer, engine
-        self.watchlist = watchlist
         self.collector = BatchCollector(consumer, Limits(m.max_batch_size, m.max_batch_tokens,
                                                          m.max_wait_ms / 1000, m.max_length))
         self.dead = fk.DeadLetterer(producer, self.topics.dlq, STAGE)
@@ -105,8 +102,8 @@ class Worker:
             latencies = [(now - received) * 1000 for _, _, received in batch.items]
             predictions = to_predictions(probs, engine.version, latencies)
             for (rec, article, _), pred in zip(batch.items, predictions, strict=False):
-                tickers = sorted(set(article.tickers) | set(find_tickers(article.content, self.watchlist)))
-                msg = ClassifiedArticle(article=article, prediction=pred, tickers=tickers)
+                # Tickers are ingest's to find (ingest/tickers.py); the classifier passes them on.
+                msg = ClassifiedArticle(article=article, prediction=pred, tickers=sorted(article.tickers))
                 try:
                     sends.append(fk.send_message(self.producer, self.topics.classified, article.id,
                                                  msg, kafka=self.kafka))
@@ -168,18 +165,15 @@ class Worker:
 
 
 def run_worker(settings: Settings, stop: threading.Event, *, model: str | None = None,
-               consumer=None, producer=None, watchlist: Watchlist | None = None,
-               swap_every_s: float = 3.0, engine: InferenceEngine | None = None) -> Stats:
+               consumer=None, producer=None, swap_every_s: float = 3.0,
+               engine: InferenceEngine | None = None) -> Stats:
     """Run until ``stop`` is set. ``model`` pins a version or folder, and ``engine`` an engine
     already loaded (benchmarks): no hot swap with either; otherwise the champion runs and is
     swapped when it changes."""
-    from finpulse.tickers import load_watchlist
-
     pinned = model is not None or engine is not None
     engine = engine or registry.load_engine(settings, registry.resolve(settings, model))
     log.info("classifier serving %s (%s %s on %s, %d sub-batch(es) at once)", engine.version, engine.runtime,
              engine.precision, engine.device, engine.parallel_batches)
-    wl = watchlist if watchlist is not None else load_watchlist(settings.ingest.watchlist_file)
     with fk.stream_clients(settings.kafka, group_id=settings.group("classifier"),
                            topics=[settings.kafka.topics.raw], client_id="classifier",
                            max_poll_records=settings.model.max_batch_size,
@@ -190,4 +184,4 @@ def run_worker(settings: Settings, stop: threading.Event, *, model: str | None =
                                       lambda v: registry.load_engine(settings, registry.resolve(settings, v)),
                                       engine.version, swap_every_s, stop)
             watcher.start()
-        return Worker(settings, consumer, producer, engine, wl).run(stop, watcher)
+        return Worker(settings, consumer, producer, engine).run(stop, watcher)

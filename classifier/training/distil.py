@@ -76,15 +76,16 @@ class SoftLabels:
         except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"soft labels {path}: not a gzipped JSON file ({exc})") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ConfigError(f"soft labels {path}: format is {doc.get('format') if isinstance(doc, dict) else None!r},"
-                              f" expected {FORMAT!r}")
+            found = doc.get("format") if isinstance(doc, dict) else None
+            raise ConfigError(f"soft labels {path}: format is {found!r}, expected {FORMAT!r}")
         probs = {}
         for task in TASKS:
             if task not in doc:
                 continue
             entries, width = doc[task], len(LABELS[task])
             if not isinstance(entries, dict):
-                raise ConfigError(f"soft labels {path}: {task!r} is not a mapping of text keys to probabilities")
+                raise ConfigError(f"soft labels {path}: {task!r} is not a mapping of text keys "
+                                  "to probabilities")
             bad = next((k for k, v in entries.items() if not (isinstance(v, list) and len(v) == width)), None)
             if bad is not None:
                 raise ConfigError(f"soft labels {path}: {task} entry {bad!r} is not {width} probabilities")
@@ -149,11 +150,13 @@ def soft_targets(source: str | None, train: Sequence[Example], dev: Sequence[Exa
         soft = SoftLabels.load(path)
         leaked = soft.leaked(dev)
         if leaked:
-            message = (f"soft labels {soft.path}: the teacher trained on {leaked} of the {len(dev)} dev texts, "
+            message = (f"soft labels {soft.path}: the teacher trained on "
+                       f"{leaked} of the {len(dev)} dev texts, "
                        "so distilling from it would flatter the dev figures")
             if not packaged:
                 raise ConfigError(message + "; make a teacher for this split (finpulse teacher)")
-            log.warning("%s; training without them (they were made for the default seed and dev split)", message)
+            log.warning("%s; training without them (they were made for the default seed and dev split)",
+                        message)
             skipped.append(message)
             continue
         counts = {}

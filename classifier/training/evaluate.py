@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+from classifier import registry
 from classifier.label_maps import IGNORE, LABELS
-from classifier.training.data import Example
+from classifier.training.data import Example, read_labelled_csv
 from classifier.training.metrics import report
 
 
@@ -52,10 +54,6 @@ def selection_score(reports: dict[str, dict]) -> float:
 def eval_csv(settings, task: str, path, model: str | None = None) -> dict:
     """``finpulse eval``: classify every row of a ``text,label`` CSV for ``task`` and return
     the figures as one JSON-ready object."""
-    from pathlib import Path
-
-    from classifier import registry
-    from classifier.training.data import read_labelled_csv
 
     rows, _ = read_labelled_csv(Path(path), task)
     engine = registry.load_engine(settings, registry.resolve(settings, model))

@@ -7,7 +7,7 @@ halves the cost of a step with k = 3 of MiniLM's 6 layers (docs/experiments.md),
 a second epoch inside the training budget.
 
 Only training uses this: inference runs the whole model as usual, and gives the same outputs
-as ``forward_upper`` on the cached states (tests/classifier/test_frozen.py).
+as ``forward_upper`` on the cached states (tests/classifier/training/test_frozen.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
+from tqdm.auto import tqdm
 
 from classifier.model.network import MultiTaskClassifier, mean_pool
 from finpulse.errors import ConfigError
@@ -56,7 +57,6 @@ def cache_lower(model: MultiTaskClassifier, ids: Sequence[Sequence[int]], k: int
     """The output of the embeddings and the lowest ``k`` layers for each text (``ids`` are
     unpadded token ids), one ``[tokens, hidden]`` tensor per text, on ``device``. With
     ``progress``, a bar with rate and ETA (it takes 1-2 minutes on 2 CPU cores)."""
-    from tqdm.auto import tqdm
 
     layers = _layers(model)
     was_training = model.training

@@ -39,8 +39,9 @@ def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentimen
     dev = [e for e in dataset.dev if getattr(e, task) != IGNORE]
     if not labelled or not dev:
         raise ConfigError(f"{data}: no {task} rows to train a teacher on")
-    cfg = trainer.TrainConfig(base=base, data=data, epochs=epochs, lr=lr, seed=seed, dev_fraction=dev_fraction,
-                              limit=limit, frozen_layers=0, lexical_weight=0.0, soft_labels=None)
+    cfg = trainer.TrainConfig(base=base, data=data, epochs=epochs, lr=lr, seed=seed,
+                              dev_fraction=dev_fraction, limit=limit, frozen_layers=0,
+                              lexical_weight=0.0, soft_labels=None)
     cfg.check()
     if settings.model.threads:
         torch.set_num_threads(settings.model.threads)
@@ -64,7 +65,8 @@ def train_teacher(settings, base: str, out: str | Path, *, task: str = "sentimen
                  "data": dataset.manifest(seed=seed, dev_fraction=dev_fraction, limit=limit),
                  "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         taught_on=frozenset(text_key(e.text) for e in labelled),
-        probs={task: {text_key(t): [round(float(p), 5) for p in row] for t, row in zip(texts, probs, strict=False)}},
+        probs={task: {text_key(t): [round(float(p), 5) for p in row]
+                      for t, row in zip(texts, probs, strict=False)}},
     )
     soft.save(out)
     print(f"{task} teacher {ref.name}: dev {dev_summary} (best epoch {metrics['best_epoch']}); "

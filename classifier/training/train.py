@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, replace
 from functools import partial
 
 import torch
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer
 
 from classifier import registry
 from classifier.label_maps import LABELS
@@ -232,7 +234,6 @@ def fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,
 
     ``lexical``: an n-gram part already fitted on ``data.train`` (the recipe sweep fits it
     once for all its runs); by default it is fitted here."""
-    from tqdm.auto import tqdm
 
     model.lexical = lexical if lexical is not None else fit_lexical(data, cfg)
     soft, distillation = soft_targets(cfg.soft_labels, data.train, data.dev, labelled=cfg.soft_on_labelled)
@@ -272,7 +273,8 @@ def fit(model, tokenizer, data: Dataset, cfg: TrainConfig, progress: bool,
                 if cached is not None:
                     t_logits, s_logits = forward_upper(model, [cached[i] for i in idx], cfg.frozen_layers)
                 else:
-                    input_ids, mask = (t.to(device) for t in _batch_inputs(ids, idx, tokenizer.pad_token_id or 0))
+                    inputs = _batch_inputs(ids, idx, tokenizer.pad_token_id or 0)
+                    input_ids, mask = (t.to(device) for t in inputs)
                     t_logits, s_logits = model(input_ids, mask)
             loss = (weights["topic"] * task_loss(t_logits, topic, cfg.label_smoothing, class_weights["topic"])
                     + weights["sentiment"] * task_loss(s_logits, sentiment, cfg.label_smoothing,
@@ -318,7 +320,6 @@ def _curve(losses: list[float], points: int = 10) -> list[float]:
 
 def train(settings: Settings, cfg: TrainConfig | None = None, *, progress: bool = True) -> str:
     """Train, register and return the new version (promoted per ``cfg.promote``)."""
-    from transformers import AutoTokenizer
 
     cfg = cfg or TrainConfig()
     cfg = replace(cfg, base=cfg.base or settings.model.base_model,

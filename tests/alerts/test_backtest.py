@@ -11,10 +11,10 @@ import pytest
 
 from alerts.backtest import backtest
 from alerts.rulefile import parse_rules
-from finpulse.cli import main
 from store.db import session_factory
 from store.queries.alerts import classified_history
 from store.writes import write_classified
+from system.cli import main
 from tests.alerts.factory import classified
 from tests.conftest import write_settings_file
 

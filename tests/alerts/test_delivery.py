@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks import Webhook
@@ -17,10 +17,10 @@ from alerts.lifecycle import Transition
 from alerts.pipeline import Change, Recorder
 from alerts.rulefile import parse_rules
 from alerts.rules import fingerprint
-from finpulse.cli import main
-from finpulse.settings import Settings
+from finpulse.settings import Settings, WebhookReceiver
 from store.db import session_factory
 from store.queries import alerts as q
+from system.cli import main
 from tests.alerts.conftest import BURST_RULES, Receiver, Server
 from tests.conftest import write_settings_file
 
@@ -124,8 +124,6 @@ def test_silenced_alert_is_recorded_but_not_sent(receiver: Receiver, alert_setti
     settings = alert_settings(None, receiver, database_url=db_url)
     now = datetime.now(UTC)
     sessions = session_factory(settings.database)
-    from datetime import timedelta
-
     with sessions.begin() as s:
         q.add_silence(s, rule="burst", key="JPM", until=now + timedelta(hours=1), created_by="t",
                       reason="maintenance", now=now)
@@ -137,8 +135,6 @@ def test_silenced_alert_is_recorded_but_not_sent(receiver: Receiver, alert_setti
 
 @pytest.mark.parametrize("fmt", ["slack", "alertmanager"])
 def test_other_formats(fmt: str, receiver: Receiver, alert_settings) -> None:
-    from finpulse.settings import WebhookReceiver
-
     settings = alert_settings(None, receiver)
     conf = settings.alerts.model_copy(update={"receivers": [
         WebhookReceiver(name="rx", url=receiver.url, secret=receiver.secret, format=fmt)]})
@@ -187,8 +183,6 @@ def test_silence_command(alert_settings, tmp_path, monkeypatch, capsys) -> None:
     assert main(["alerts", "silence", "--rule", "burst", "--key", "JPM", "--for", "2h", "--reason", "earnings"]) == 0
     assert "rule=burst key=JPM" in capsys.readouterr().out
     now = datetime.now(UTC)
-    from datetime import timedelta
-
     with session_factory(settings.database)() as s:
         assert q.active_silence(s, "burst", "JPM", now) is not None
         assert q.active_silence(s, "burst", "BAC", now) is None

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.aggregate import contributions, scope_keys
-from alerts.detectors import observe
+from alerts.detectors import Observation, observe
 from alerts.lifecycle import AlertState, step
 from alerts.rule_state import RuleEngine
 from alerts.rulefile import parse_rules
@@ -170,8 +170,6 @@ def test_too_little_baseline_is_not_a_spike() -> None:
 def test_lifecycle_pending_firing_hysteresis_repeat_resolved() -> None:
     r = one(BASE.format(scope="ticker", metric="bearish_share", min_count=1,
                         detector="{above: 0.6, clear: 0.3}") + "    for: 10s\n    repeat_interval: 30s\n")
-    from alerts.detectors import Observation
-
     def obs(v: float) -> Observation:
         return Observation(value=v, score=v, baseline=None, window_start=0, window_end=60,
                            counts={}, count=10)

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from alerts.durations import format_duration, parse_duration
 from alerts.rulefile import load_rules, parse_rules
-from finpulse.cli import main
 from finpulse.errors import ConfigError
 from finpulse.settings import REPO_ROOT
+from system.cli import main
 
 pytestmark = pytest.mark.unit
 
@@ -32,8 +33,6 @@ def _rule(**fields: object) -> str:
             "detector": {"above": 0.6}}
     base.update(fields)
     base = {k: v for k, v in base.items() if v is not None}
-    import yaml
-
     return yaml.safe_dump({"rules": [base]})
 
 
@@ -124,7 +123,7 @@ def test_check_rules_cli_reports_without_traceback(tmp_path: Path, capsys: pytes
 def test_check_rules_as_a_command(tmp_path: Path) -> None:
     bad = tmp_path / "rules.yaml"
     bad.write_bytes(b"\xff\xfe not utf-8")
-    proc = subprocess.run([sys.executable, "-m", "finpulse.cli", "alerts", "check-rules", str(bad)],
+    proc = subprocess.run([sys.executable, "-m", "system.cli", "alerts", "check-rules", str(bad)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2
     assert "cannot read rules file" in proc.stderr and "Traceback" not in proc.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from alerts.commands import redeliver
 from alerts.runner import run_alerts
 from finpulse.kafka import make_consumer, make_producer, send_message
 from finpulse.schemas import AlertEvent, ClassifiedArticle, DeadLetter, decode
@@ -22,7 +23,7 @@ from finpulse.settings import REPO_ROOT, Settings
 from store import tables as m
 from store.db import session_factory
 from store.queries import alerts as q
-from tests.alerts.conftest import Receiver, Server
+from tests.alerts.conftest import BURST_RULES, Receiver, Server
 from tests.alerts.factory import classified
 from tests.conftest import write_settings_file
 
@@ -128,8 +129,6 @@ def test_burst_fires_once_and_resolves_with_signed_notifications(kafka_settings,
 
 def test_syndicated_copies_do_not_fire_a_novel_only_rule(kafka_settings, receiver: Receiver,
                                                           alert_settings) -> None:
-    from tests.alerts.conftest import BURST_RULES
-
     rules = BURST_RULES + BURST_RULES.replace("name: burst", "name: any-copy").replace(
         "novel_only: true", "novel_only: false").split("rules:\n", 1)[1]
     settings = alert_settings(kafka_settings, receiver, rules=rules)
@@ -167,8 +166,6 @@ def test_down_receiver_does_not_stall_the_stream(kafka_settings, receiver_server
     gaps = [(b.at - a.at).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
     assert gaps[-1] > gaps[0]  # backing off
     receiver_server.start()
-    from alerts.commands import redeliver
-
     assert redeliver(settings, jpm.id) == 0
     assert receiver_server.rx.verified()[0]["data"]["key"] == "JPM"
 
@@ -196,7 +193,7 @@ rules:
 
 def _spawn(settings_file: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FINPULSE_CONFIG": str(settings_file), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "finpulse.cli", "alerts"], cwd=REPO_ROOT,
+    return subprocess.Popen([sys.executable, "-m", "system.cli", "alerts"], cwd=REPO_ROOT,
                             env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 

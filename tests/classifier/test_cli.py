@@ -24,7 +24,7 @@ TEXTS = ["Apple beats earnings estimates", "Oil prices slump on demand fears",
 
 def finpulse(config, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {"FINPULSE_CONFIG": str(config), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "finpulse", *args], cwd=REPO, env=env, input=stdin,
+    return subprocess.run([sys.executable, "-m", "system", *args], cwd=REPO, env=env, input=stdin,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -47,7 +47,8 @@ def test_eval_prints_the_json_with_hand_checked_figures(model_settings, install_
     done = finpulse(config, "eval", "--task", "sentiment", "--data", str(path))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)  # exactly one JSON object on stdout
-    assert set(out) == {"task", "model", "n", "accuracy", "macro_f1", "weighted_f1", "per_class", "texts_per_s"}
+    assert set(out) == {"task", "model", "n", "accuracy", "macro_f1", "weighted_f1", "per_class",
+                        "texts_per_s"}
     assert (out["task"], out["model"], out["n"]) == ("sentiment", version, 6)
     assert out["accuracy"] == pytest.approx(4 / 6)
     # the per-class figures, recomputed by hand from the labels and predictions

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from finpulse.cli import build_parser
 from finpulse.errors import ConfigError
 from finpulse.schemas import TOPICS
 from finpulse.settings import ModelSettings, Settings
 from store.db import session_factory
 from store.queries import model_versions as q
 from store.queries.shadow import shadow_row, write_shadow
+from system.cli import build_parser
 from tests.store.factories import classified
 
 pytestmark = pytest.mark.integration
@@ -59,14 +59,16 @@ def test_start_show_and_stop_a_shadow(settings, capsys) -> None:
                          for i, t in enumerate(["Macro", "Markets", "Earnings"])])
     cli(settings, "models", "shadow")
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("shadow: v2 beside champion v1 since ") and "(started by finpulse models shadow)" in out[0]
+    assert (out[0].startswith("shadow: v2 beside champion v1 since ")
+            and "(started by finpulse models shadow)" in out[0])
     assert out[1] == "scored 3 article(s) in 0 min; agreement: topic 33.3%, sentiment 100.0%, both 33.3%"
     assert out[2] == "promoted automatically after 45 min and 200 articles (so far 0 min, 3 articles)"
 
     assert cli(settings, "models", "show", "v2") == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["status"] == "shadow"
-    assert [(r["champion"], r["promote_after"], r["outcome"]) for r in shown["shadow_runs"]] == [("v1", True, None)]
+    runs = [(r["champion"], r["promote_after"], r["outcome"]) for r in shown["shadow_runs"]]
+    assert runs == [("v1", True, None)]
 
     assert cli(settings, "models", "shadow", "--stop") == 0
     assert capsys.readouterr().out == "shadow ended: v2 (not promoted)\n"

@@ -56,7 +56,7 @@ def dashboard_url(make_settings, sqlite_url, tmp_path):
     config = write_settings_file(settings, tmp_path / "settings.yaml")
     env = os.environ | {"FINPULSE_CONFIG": str(config)}
     log = (tmp_path / "dashboard.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "finpulse.cli", "dashboard"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "system.cli", "dashboard"], env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{settings.dashboard.port}"
     try:

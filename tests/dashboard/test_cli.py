@@ -9,8 +9,8 @@ import yaml
 from pydantic import SecretStr
 
 from dashboard.cli import streamlit_command, write_private_settings
-from finpulse.cli import build_parser
 from finpulse.settings import DashboardSettings
+from system.cli import build_parser
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from kafka import TopicPartition
 
-from finpulse.lag import BrokerDown, consumer_lag
 from finpulse.kafka import commit_processed, make_consumer, make_producer
+from finpulse.lag import BrokerDown, consumer_lag
 from finpulse.settings import KafkaSettings
 from tests.support import wait_until
 

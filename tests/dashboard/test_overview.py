@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dashboard.widgets import window_for
-
 from tests.dashboard.conftest import assert_no_exception, texts
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import pytest
 
 from dashboard import charts
 from dashboard.auth import password_ok
-from finpulse.lag import group_lags
 from dashboard.widgets import default_grain, grains_for, window_for
+from finpulse.lag import group_lags
 
 pytestmark = pytest.mark.unit
 

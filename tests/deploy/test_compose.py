@@ -12,7 +12,7 @@ import pytest
 import yaml
 from compose_spec import PyCompose
 
-from finpulse.cli import build_parser
+from system.cli import build_parser
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def test_every_command_is_a_real_finpulse_subcommand() -> None:
 
 
 def test_up_and_compose_run_the_same_parts() -> None:
-    from finpulse import up
+    from system import up
 
     source = Path(up.__file__).read_text()
     started = set(re.findall(r'sup\.add\("(\w+)", part\("(\w+)"', source))

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from finpulse import broker
 from finpulse.kafka import make_producer
 from finpulse.schemas import Article, article_id_for_source, utcnow
 from finpulse.settings import KafkaSettings, LocalBrokerSettings, TopicNames
-from finpulse.supervisor import Supervisor
 from store import tables as m
 from store.db import session_factory
+from system import broker
+from system.supervisor import Supervisor
 from tests.alerts.conftest import free_port
 from tests.conftest import unique, write_settings_file
 from tests.support import wait_until
@@ -76,7 +76,7 @@ def test_broker_sigkill_and_restart_loses_and_duplicates_nothing(
 
     try:
         for part in ("classify", "sink", "alerts", "shadow"):
-            sup.add(part, [sys.executable, "-m", "finpulse", part], env=env)
+            sup.add(part, [sys.executable, "-m", "system", part], env=env)
         watching = threading.Thread(target=sup.watch, args=(stop,), kwargs={"poll_s": 0.5})
         watching.start()
         publish(kafka, range(n // 2))

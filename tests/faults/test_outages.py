@@ -30,7 +30,6 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import create_engine, func, select, text
 
 from alerts.signing import new_secret
-from finpulse import broker
 from finpulse.kafka import make_producer, send_message
 from finpulse.schemas import Article, ClassifiedArticle, article_id_for_source, decode
 from finpulse.settings import (
@@ -46,6 +45,7 @@ from finpulse.settings import (
 from store import tables as m
 from store.db import session_factory
 from store.queries import alerts as q
+from system import broker
 from tests.alerts.conftest import BURST_RULES, Receiver, Server, free_port
 from tests.conftest import unique
 from tests.e2e.conftest import Parts

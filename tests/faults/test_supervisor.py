@@ -70,7 +70,7 @@ def start_up(settings: Settings, tmp_path: Path, stdout: int) -> subprocess.Pope
     config = write_settings_file(settings, tmp_path / "finpulse.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINPULSE_")}
     env["FINPULSE_CONFIG"] = str(config)
-    return subprocess.Popen([sys.executable, "-m", "finpulse", "up", "--no-demo"], cwd=REPO, env=env,
+    return subprocess.Popen([sys.executable, "-m", "system", "up", "--no-demo"], cwd=REPO, env=env,
                             stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
@@ -131,6 +131,6 @@ def test_sigkill_of_finpulse_up_ends_every_part_and_the_broker_it_started(
     install_model(settings)
     up = start_up(settings, tmp_path, (tmp_path / "up.log").open("wb").fileno())
     run_and_end(up, lambda p: p.send_signal(signal.SIGKILL), PARTS + 1)  # + the broker's JVM
-    from finpulse import broker
+    from system import broker
 
     assert not broker.is_reachable(kafka.bootstrap_servers, timeout_s=2)

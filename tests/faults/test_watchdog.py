@@ -17,11 +17,11 @@ from alerts.watchdog import CRASH_LOOP, HEARTBEAT, SILENT, STALLED, Watchdog, us
 from finpulse.kafka import commit_processed, make_consumer, make_producer
 from finpulse.lag import consumer_lag
 from finpulse.settings import Settings, WatchdogSettings
-from finpulse.supervisor import Supervisor
-from finpulse.up import restart_recorder
 from store import tables as m
 from store.db import session_factory
 from store.writes import write_classified
+from system.supervisor import Supervisor
+from system.up import restart_recorder
 from tests.alerts.conftest import Receiver
 from tests.store.factories import classified
 from tests.support import wait_until
@@ -56,8 +56,10 @@ def open_alerts(settings: Settings, rule: str) -> dict[str, m.Alert]:
 
 def deliveries(settings: Settings, rule: str) -> list[m.WebhookDelivery]:
     with session_factory(settings.database)() as s:
-        return list(s.scalars(select(m.WebhookDelivery).join(m.Alert, m.Alert.id == m.WebhookDelivery.alert_id)
-                              .where(m.Alert.rule == rule).order_by(m.WebhookDelivery.id)))
+        query = (select(m.WebhookDelivery)
+                 .join(m.Alert, m.Alert.id == m.WebhookDelivery.alert_id)
+                 .where(m.Alert.rule == rule).order_by(m.WebhookDelivery.id))
+        return list(s.scalars(query))
 
 
 def test_the_heartbeat_always_fires_repeats_and_survives_a_restart(
@@ -163,7 +165,8 @@ def test_a_source_silent_for_longer_than_usual_fires(alert_settings, db_url: str
     # "quiet" delivered every minute, then stopped an hour ago; "busy" delivers every minute.
     with sessions.begin() as s:
         for k in range(10):
-            write_classified(s, [classified(k, source="quiet", published=now)], now - timedelta(minutes=70 - k))
+            write_classified(s, [classified(k, source="quiet", published=now)],
+                             now - timedelta(minutes=70 - k))
             write_classified(s, [classified(100 + k, source="busy", published=now)],
                              now - timedelta(minutes=9 - k))
     watchdog_for(settings).evaluate()

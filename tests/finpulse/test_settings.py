@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from finpulse.cli import main
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
+from system.cli import main
 
 pytestmark = pytest.mark.unit
 

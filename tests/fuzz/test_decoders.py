@@ -227,7 +227,9 @@ def test_mutated_messages(field: tuple[type[Message], tuple], mutation: tuple[st
 REGRESSIONS = [
     # json.loads: RecursionError escaped decode.
     pytest.param(Article, b"[" * 10_000 + b"]" * 10_000, id="deep-list"),
-    pytest.param(AlertEvent, mutate(AlertEvent, ("labels",), "nasty", b'{"a":' * 5_000 + b"1" + b"}" * 5_000), id="deep-object-in-field"),
+    pytest.param(AlertEvent, mutate(AlertEvent, ("labels",), "nasty",
+                                    b'{"a":' * 5_000 + b"1" + b"}" * 5_000),
+                 id="deep-object-in-field"),
     # TypeError: unhashable type, from the schema version check.
     pytest.param(Article, b'{"schema": []}', id="schema-list"),
     pytest.param(DeadLetter, b'{"schema": {"v": 1}}', id="schema-object"),
@@ -235,7 +237,8 @@ REGRESSIONS = [
     pytest.param(Article, b'{"schema": ' + b"[" * 900 + b"]" * 900 + b"}",
                  id="schema-deep-list"),
     # OverflowError from _as_utc: a valid ISO time whose UTC equivalent is outside year 1..9999.
-    pytest.param(Article, mutate(Article, ("published",), "replace", "0001-01-01T00:00:00+01:00"), id="date-before-year-1"),
+    pytest.param(Article, mutate(Article, ("published",), "replace", "0001-01-01T00:00:00+01:00"),
+                 id="date-before-year-1"),
     pytest.param(ClassifiedArticle, mutate(ClassifiedArticle, ("prediction", "classified_at"), "replace",
                                            "9999-12-31T23:59:59-01:00"), id="date-after-year-9999"),
     # Messages of a megabyte and more: the schema value, an unknown key, one error per list item.
@@ -246,7 +249,8 @@ REGRESSIONS = [
     # A lone surrogate is decoded, then the model cannot be encoded (PydanticSerializationError).
     pytest.param(Article, mutate(Article, ("title",), "nasty", b'"\\ud800"'),
                  id="lone-surrogate"),
-    pytest.param(ClassifiedArticle, mutate(ClassifiedArticle, ("article", "text"), "nasty", b'"a\\udfff"'), id="lone-surrogate-nested"),
+    pytest.param(ClassifiedArticle, mutate(ClassifiedArticle, ("article", "text"), "nasty", b'"a\\udfff"'),
+                 id="lone-surrogate-nested"),
     # Handled from the start; kept so that they stay handled.
     pytest.param(Article, b'{"schema": ' + b"9" * 5000 + b"}", id="huge-int-schema"),
     pytest.param(Article, b'{"schema": NaN}', id="nan-schema"),

@@ -3,6 +3,7 @@ and sources files pointing at a local HTTP server."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -90,8 +91,6 @@ def read_articles(path: Path) -> list[Article]:
 
 
 def read_dead_letters(out: Path) -> list[dict]:
-    import json
-
     dlq = out.with_suffix(".dlq.jsonl")
     if not dlq.exists():
         return []

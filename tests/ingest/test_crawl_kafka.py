@@ -57,7 +57,7 @@ def test_ingest_once_command_writes_jsonl_and_a_summary(httpserver: HTTPServer, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINPULSE_")}
     env["FINPULSE_INGEST__STATE_DIR"] = str(tmp_path / "state")
     proc = subprocess.run(
-        [sys.executable, "-m", "finpulse.cli", "ingest", "--once", "--sources", str(sources),
+        [sys.executable, "-m", "system.cli", "ingest", "--once", "--sources", str(sources),
          "--output", str(out), "--allow-private"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )

@@ -6,6 +6,7 @@ sources. (The same code path publishes to Kafka: see test_crawl_kafka.py.)
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,7 +16,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+import ingest.fetch
 from finpulse.schemas import article_id_for_url
+from ingest.hosts import HostGates
 from ingest.run import Summary, run_once
 from tests.ingest.sites import (
     LOREM,
@@ -55,6 +58,47 @@ def threaded_server() -> HTTPServer:
     yield server
     server.clear()
     server.stop()
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every ``asyncio.sleep`` the crawl asks for, in order (each still sleeps): what the
+    crawler chose to wait, read without timing it."""
+    real_sleep, asked = asyncio.sleep, []
+
+    async def sleep(delay: float, result=None):
+        asked.append(delay)
+        return await real_sleep(delay, result)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    return asked
+
+
+class StoppedClock:
+    """The host gates' clock, standing still at 0: the wait a gate then asks for before a
+    request is the time, from the host's first request, at which it lets that request through
+    (and nothing really waits)."""
+
+    def __init__(self) -> None:
+        self.turns: list[float] = []
+
+    def now(self) -> float:
+        return 0.0
+
+    async def sleep(self, delay: float) -> None:
+        self.turns.append(delay)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def gate_clock(monkeypatch: pytest.MonkeyPatch) -> StoppedClock:
+    clock = StoppedClock()
+
+    def gates(concurrency: int, rate_per_s: float) -> HostGates:
+        return HostGates(concurrency, rate_per_s, clock=clock.now, sleep=clock.sleep)
+
+    monkeypatch.setattr(ingest.fetch, "HostGates", gates)
+    return clock
 
 
 def no_robots(server: HTTPServer) -> None:
@@ -179,28 +223,30 @@ def test_conditional_get_304_costs_nothing_and_restart_publishes_nothing(httpser
     assert seen_headers == [None, '"v1"']
 
 
-def test_429_with_retry_after_is_waited_out(httpserver: HTTPServer, crawl: Crawl) -> None:
+def test_429_with_retry_after_is_waited_out(httpserver: HTTPServer, crawl: Crawl,
+                                            waits: list[float]) -> None:
     no_robots(httpserver)
     httpserver.expect_oneshot_request("/feed").respond_with_data("slow down", status=429, headers={"Retry-After": "1"})
     page(httpserver, "/feed", rss([{"title": "Bank shares rebound", "link": "/b", "description": "Banks rose."}]), "text/xml")
-    started = time.monotonic()
     articles, _, summary = crawl([{"name": "busy", "type": "feed", "url": httpserver.url_for("/feed"), "fetch_pages": False}])
-    assert time.monotonic() - started >= 1.0
+    assert [req.path for req, _ in httpserver.log].count("/feed") == 2  # the 429, then the retry
+    assert 1.0 in waits  # the Retry-After, waited before retrying
     assert [a.title for a in articles] == ["Bank shares rebound"]
     assert summary.sources_ok == 1
 
 
-def test_429_with_long_retry_after_fails_the_poll_without_waiting(httpserver: HTTPServer, crawl: Crawl) -> None:
+def test_429_with_long_retry_after_fails_the_poll_without_waiting(httpserver: HTTPServer, crawl: Crawl,
+                                                                  waits: list[float]) -> None:
     no_robots(httpserver)
     httpserver.expect_request("/feed").respond_with_data("", status=429, headers={"Retry-After": "3600"})
-    started = time.monotonic()
     articles, _, summary = crawl([{"name": "busy", "type": "feed", "url": httpserver.url_for("/feed")}])
-    assert time.monotonic() - started < 2.0
+    assert [req.path for req, _ in httpserver.log].count("/feed") == 1  # no retry
+    assert max(waits, default=0.0) < 3.0  # nothing near the hour asked for (max_retry_wait_s: 3)
     assert articles == [] and summary.sources_failed == 1
 
 
 def test_slow_response_past_the_timeout_fails_only_that_source(
-    httpserver: HTTPServer, threaded_server: HTTPServer, crawl: Crawl
+    httpserver: HTTPServer, threaded_server: HTTPServer, crawl: Crawl, caplog: pytest.LogCaptureFixture
 ) -> None:
     no_robots(httpserver)
     no_robots(threaded_server)
@@ -211,12 +257,12 @@ def test_slow_response_past_the_timeout_fails_only_that_source(
 
     threaded_server.expect_request("/slow").respond_with_handler(slow)
     good = page(httpserver, "/good", rss([{"title": "Treasury yields ease", "link": "/t", "description": "Yields fell."}]), "text/xml")
-    started = time.monotonic()
     articles, _, summary = crawl([
-        {"name": "slow", "type": "feed", "url": httpserver.url_for("/slow")},
+        {"name": "slow", "type": "feed", "url": threaded_server.url_for("/slow")},
         {"name": "good", "type": "feed", "url": good, "fetch_pages": False},
     ], timeout_s=0.5)
-    assert time.monotonic() - started < 1.4  # gave up on the slow site at its timeout
+    # Gave up on the slow site at its timeout, not when its answer came a second later.
+    assert f"source slow: {threaded_server.url_for('/slow')}: timed out after 0.5s" in caplog.text
     assert [a.title for a in articles] == ["Treasury yields ease"]
     assert (summary.sources_ok, summary.sources_failed) == (1, 1)
 
@@ -265,14 +311,14 @@ def test_redirect_to_a_private_address_is_refused_before_connecting(
     no_robots(httpserver)
     httpserver.expect_request("/moved").respond_with_data("", status=302, headers={"Location": "http://10.255.255.1/feed"})
     good = page(httpserver, "/good", rss([{"title": "Dollar firms before payrolls", "link": "/d", "description": "The dollar rose."}]), "text/xml")
-    started = time.monotonic()
     articles, _, summary = crawl([
         {"name": "moved", "type": "feed", "url": httpserver.url_for("/moved")},
         {"name": "good", "type": "feed", "url": good, "fetch_pages": False},
     ], timeout_s=5.0)
-    # 10.255.255.1 does not answer: reaching for it would have taken the whole 5 s timeout.
-    assert time.monotonic() - started < 2.0
+    # Refused by the address check, which comes before connecting: 10.255.255.1 does not
+    # answer, so reaching for it would have ended in the 5 s timeout instead.
     assert "refusing to fetch non-public address 10.255.255.1" in caplog.text
+    assert "timed out" not in caplog.text
     assert [a.title for a in articles] == ["Dollar firms before payrolls"]
     assert (summary.sources_ok, summary.sources_failed) == (1, 1)
 
@@ -329,17 +375,20 @@ def test_sitemap_pages_are_crawled(httpserver: HTTPServer, crawl: Crawl) -> None
     assert summary.failed_items == 1  # /s/missing answers 500
 
 
-def test_crawl_delay_spaces_requests_to_a_host(httpserver: HTTPServer, crawl: Crawl) -> None:
+def test_crawl_delay_spaces_requests_to_a_host(httpserver: HTTPServer, crawl: Crawl,
+                                               gate_clock: StoppedClock) -> None:
     httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nCrawl-delay: 1\n", content_type="text/plain")
     page(httpserver, "/p1", article_html("Northwind shares jump on strong quarter", LOREM))
     page(httpserver, "/p2", article_html("Contoso bank lifts its dividend again", [
         "Contoso Bank raised its quarterly dividend for the third time this year, citing strong "
         "loan growth and lower funding costs in its retail division."]))
-    started = time.monotonic()
     articles, _, _ = crawl([{"name": "one", "type": "page", "url": httpserver.url_for("/p1")},
                             {"name": "two", "type": "page", "url": httpserver.url_for("/p2")}])
     assert len(articles) == 2
-    assert time.monotonic() - started >= 1.0  # robots, p1 and p2: at least one full delay between pages
+    assert [req.path for req, _ in httpserver.log][0] == "/robots.txt"
+    # robots.txt at 0, then p1 and p2 one full Crawl-delay apart.
+    first_page, second_page = gate_clock.turns[-2:]
+    assert second_page - first_page == pytest.approx(1.0)
 
 
 def test_redirects_are_followed_but_bounded(httpserver: HTTPServer, crawl: Crawl) -> None:

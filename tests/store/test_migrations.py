@@ -10,6 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -54,10 +55,6 @@ def expected_search_structures(dialect: str) -> set[str]:
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    from store.migrate import alembic_config
-
     return ScriptDirectory.from_config(alembic_config(DatabaseSettings())).get_current_head()
 
 

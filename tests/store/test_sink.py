@@ -7,11 +7,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from finpulse.kafka import make_producer
+from finpulse.kafka import make_consumer, make_producer
 from finpulse.schemas import DeadLetter, decode
 from store import tables as m
 from store.db import session_factory
-from store.sink import Sink
+from store.sink import Sink, close_clients
 from tests.store.factories import classified
 from tests.support import read_topic, wait_until
 
@@ -38,7 +38,10 @@ def test_sink_writes_each_article_once_and_dead_letters_the_rest(
 
     sessions = session_factory(settings.database)
     stop = threading.Event()
-    sink = Sink(settings, sessions)
+    consumer = make_consumer(kafka_settings, group_id=settings.group("sink"),
+                             topics=[topics.classified, topics.dlq])
+    sink_producer = make_producer(kafka_settings, client_id="sink")
+    sink = Sink(settings, consumer, sink_producer, sessions)
     worker = threading.Thread(target=sink.run, args=(stop,), daemon=True)
     worker.start()
     try:
@@ -48,6 +51,7 @@ def test_sink_writes_each_article_once_and_dead_letters_the_rest(
     finally:
         stop.set()
         worker.join(30)
+        close_clients(consumer, sink_producer)
     assert count(sessions, m.Article) == 120
     assert count(sessions, m.Prediction) == 120
     with sessions() as s:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import store.models
+import store.tables
 
 
 revision = '0001'
@@ -33,12 +33,12 @@ def upgrade() -> None:
     sa.Column('value', sa.Float(), nullable=False),
     sa.Column('threshold', sa.Float(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('started_at', store.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('fired_at', store.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', store.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', store.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('fired_at', store.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', store.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('acked_by', sa.String(length=200), nullable=True),
-    sa.Column('acked_at', store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('acked_at', store.tables.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('alerts', schema=None) as batch_op:
@@ -53,12 +53,12 @@ def upgrade() -> None:
     sa.Column('url', sa.Text(), nullable=True),
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('published', store.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('fetched', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('published', store.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('fetched', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('language', sa.String(length=16), nullable=True),
     sa.Column('author', sa.Text(), nullable=True),
     sa.Column('duplicate_of', sa.String(length=64), nullable=True),
-    sa.Column('stored_at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('stored_at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('articles', schema=None) as batch_op:
@@ -76,7 +76,7 @@ def upgrade() -> None:
     sa.Column('topic', sa.String(length=200), nullable=True),
     sa.Column('source', sa.String(length=200), nullable=True),
     sa.Column('url', sa.Text(), nullable=True),
-    sa.Column('at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
@@ -88,7 +88,7 @@ def upgrade() -> None:
     sa.Column('version', sa.String(length=64), nullable=False),
     sa.Column('path', sa.Text(), nullable=False),
     sa.Column('base_model', sa.Text(), nullable=False),
-    sa.Column('created_at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('metrics', sa.JSON(), nullable=False),
     sa.Column('is_champion', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -100,7 +100,7 @@ def upgrade() -> None:
 
     op.create_table('rollups',
     sa.Column('grain', sa.String(length=8), nullable=False),
-    sa.Column('bucket', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('bucket', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('dim', sa.String(length=8), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
@@ -118,10 +118,10 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('rule', sa.String(length=200), nullable=True),
     sa.Column('key', sa.String(length=200), nullable=True),
-    sa.Column('until', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('until', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=200), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('created_at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('silences', schema=None) as batch_op:
@@ -130,8 +130,8 @@ def upgrade() -> None:
     op.create_table('source_status',
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('type', sa.String(length=16), nullable=False),
-    sa.Column('last_attempt', store.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('last_success', store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_attempt', store.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_success', store.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('found', sa.Integer(), nullable=False),
     sa.Column('new', sa.Integer(), nullable=False),
     sa.Column('duplicate', sa.Integer(), nullable=False),
@@ -144,7 +144,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('alert_id', sa.String(length=64), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], ondelete='CASCADE'),
@@ -168,7 +168,7 @@ def upgrade() -> None:
     sa.Column('task', sa.String(length=16), nullable=False),
     sa.Column('label', sa.Integer(), nullable=False),
     sa.Column('labeled_by', sa.String(length=200), nullable=False),
-    sa.Column('labeled_at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('labeled_at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['article_id'], ['articles.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -182,7 +182,7 @@ def upgrade() -> None:
     sa.Column('version', sa.String(length=64), nullable=False),
     sa.Column('previous', sa.String(length=64), nullable=True),
     sa.Column('action', sa.String(length=16), nullable=False),
-    sa.Column('at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('by', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['version'], ['model_versions.version'], ),
     sa.PrimaryKeyConstraint('id')
@@ -199,7 +199,7 @@ def upgrade() -> None:
     sa.Column('sentiment_score', sa.Float(), nullable=False),
     sa.Column('model_version', sa.String(length=64), nullable=False),
     sa.Column('latency_ms', sa.Float(), nullable=False),
-    sa.Column('classified_at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('classified_at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['article_id'], ['articles.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('article_id')
     )
@@ -219,9 +219,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('created_at', store.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('next_attempt_at', store.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('delivered_at', store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', store.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', store.tables.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('webhook_id')
@@ -234,7 +234,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('delivery_id', sa.Integer(), nullable=False),
     sa.Column('attempt', sa.Integer(), nullable=False),
-    sa.Column('at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=True),
     sa.Column('latency_ms', sa.Float(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),

@@ -31,7 +31,7 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
-import store.models
+import store.tables
 
 revision = '0003'
 down_revision = '0002'
@@ -63,10 +63,10 @@ FTS_TRIGGERS = {
 def upgrade() -> None:
     with op.batch_alter_table('article_tickers', schema=None) as batch_op:
         batch_op.add_column(sa.Column(
-            'published', store.models.UtcDateTime(timezone=True), nullable=True))
+            'published', store.tables.UtcDateTime(timezone=True), nullable=True))
     _backfill_ticker_published()
     with op.batch_alter_table('article_tickers', schema=None) as batch_op:
-        batch_op.alter_column('published', existing_type=store.models.UtcDateTime(timezone=True),
+        batch_op.alter_column('published', existing_type=store.tables.UtcDateTime(timezone=True),
                               nullable=False)
         batch_op.drop_index('ix_article_tickers_ticker')
         batch_op.create_index('ix_article_tickers_ticker_published',

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import store.models
+import store.tables
 
 
 revision = '0004'
@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('challenger_topic_confidence', sa.Float(), nullable=False),
     sa.Column('challenger_sentiment', sa.String(length=16), nullable=False),
     sa.Column('challenger_sentiment_confidence', sa.Float(), nullable=False),
-    sa.Column('scored_at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('scored_at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('challenger_version', 'article_id')
     )
     with op.batch_alter_table('shadow_predictions', schema=None) as batch_op:
@@ -45,9 +45,9 @@ def upgrade() -> None:
     sa.Column('version', sa.String(length=64), nullable=False),
     sa.Column('champion', sa.String(length=64), nullable=False),
     sa.Column('promote_after', sa.Boolean(), nullable=False),
-    sa.Column('started_at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('started_by', sa.String(length=200), nullable=False),
-    sa.Column('ended_at', store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', store.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=32), nullable=True),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['version'], ['model_versions.version'], ),

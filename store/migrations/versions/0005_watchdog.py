@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import store.models
+import store.tables
 
 
 revision = '0005'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('part', sa.String(length=64), nullable=False),
     sa.Column('host', sa.String(length=200), nullable=False),
     sa.Column('exit_code', sa.Integer(), nullable=True),
-    sa.Column('at', store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('part_restarts', schema=None) as batch_op:

@@ -1,5 +1,0 @@
-import sys
-
-from finpulse.cli import main
-
-sys.exit(main())
