@@ -53,7 +53,8 @@ def sample_event(dashboard_url: str) -> AlertEvent:
 
 def _report(n: int, a: Attempt) -> None:
     status = a.status_code if a.status_code is not None else "-"
-    print(f"attempt {n}: {status} {a.outcome} in {a.latency_ms:.0f} ms" + (f" ({a.error})" if a.error else ""))
+    error = f" ({a.error})" if a.error else ""
+    print(f"attempt {n}: {status} {a.outcome} in {a.latency_ms:.0f} ms{error}")
 
 
 def test_webhook(settings: Settings, *, url: str, secret: str | None, fmt: str, timeout_s: float) -> int:
@@ -127,7 +128,9 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     try:
         when = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ConfigError(f"--since/--until: {value!r} is neither an ISO time nor a duration like 7d") from exc
+        raise ConfigError(
+            f"--since/--until: {value!r} is neither an ISO time nor a duration like 7d"
+        ) from exc
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
@@ -150,8 +153,9 @@ def silence(settings: Settings, *, rule: str | None, key: str | None, duration: 
     except ValueError as exc:
         raise ConfigError(f"--for: {exc}") from exc
     now = datetime.now(UTC)
+    until = now + timedelta(seconds=seconds)
     with session_factory(settings.database).begin() as s:
-        sid = q.add_silence(s, rule=rule, key=key, until=now + timedelta(seconds=seconds),
+        sid = q.add_silence(s, rule=rule, key=key, until=until,
                           created_by=by, reason=reason, now=now)
-    print(f"silence {sid}: rule={rule or '*'} key={key or '*'} until {now + timedelta(seconds=seconds):%Y-%m-%d %H:%M:%S}Z")
+    print(f"silence {sid}: rule={rule or '*'} key={key or '*'} until {until:%Y-%m-%d %H:%M:%S}Z")
     return 0

@@ -80,7 +80,10 @@ class RuleEngine:
         rule = self.rules.get(st.rule)
         if rule is None:
             return []
-        lookup = lambda b: self._bucket(fp, b)
+
+        def lookup(start: int) -> Counts | None:
+            return self._bucket(fp, start)
+
         obs = observe(rule, lookup, now, known_since=st.first_seen,
                       history=lambda start: self._baseline(rule, fp, lookup, start, st.first_seen))
         new, transitions = step(rule, st, obs, now)

@@ -45,7 +45,9 @@ def preflight(settings: Settings) -> None:
     except SQLAlchemyError as exc:
         raise RetryableError(f"database {settings.database.url!r} is unavailable: {exc}") from exc
     if not has_tables:
-        raise ConfigError(f"database {settings.database.url!r} has no alerts tables: run `finpulse db upgrade`")
+        raise ConfigError(
+            f"database {settings.database.url!r} has no alerts tables: run `finpulse db upgrade`"
+        )
     if not is_reachable(settings.kafka.bootstrap_servers, timeout_s=5):
         raise RetryableError(f"Kafka at {settings.kafka.bootstrap_servers} is not reachable")
 
@@ -108,6 +110,10 @@ def _watch(loop: asyncio.AbstractEventLoop, worker: faust.Worker, app: faust.App
 
 def _is_ready(app: faust.App) -> bool:
     try:
-        return bool(app.consumer.assignment()) and app.rebalancing is False and app.tables.recovery.in_recovery is False
+        return (
+            bool(app.consumer.assignment())
+            and app.rebalancing is False
+            and app.tables.recovery.in_recovery is False
+        )
     except Exception:  # noqa: BLE001 - not started yet
         return False

@@ -18,7 +18,9 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
 
 
-def signed_headers(secret: str | None, webhook_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
+def signed_headers(
+    secret: str | None, webhook_id: str, body: str, now: datetime | None = None
+) -> dict[str, str]:
     """The three Standard Webhooks headers for ``body`` (no signature without a secret)."""
     when = now or datetime.now(UTC)
     headers = {

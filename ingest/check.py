@@ -26,7 +26,9 @@ def for_check(source: Source) -> Source:
     return source
 
 
-async def _reach(settings: Settings, sources: list[Source], state: CrawlState) -> list[tuple[Source, object, MemorySink]]:
+async def _reach(
+    settings: Settings, sources: list[Source], state: CrawlState
+) -> list[tuple[Source, object, MemorySink]]:
     policy = FetchPolicy.from_settings(settings.ingest)
     results = []
     async with make_client(policy) as client:

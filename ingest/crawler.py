@@ -171,7 +171,9 @@ class Crawler:
             log.warning("source %s: page %s: %s", source.name, url, exc)
             return None
 
-    async def _page_source(self, source: PageSource, st: SourceStats, statuses: Counter, batch: Batch) -> None:
+    async def _page_source(
+        self, source: PageSource, st: SourceStats, statuses: Counter, batch: Batch
+    ) -> None:
         fetched = await self._document(source.url, "page", statuses, batch)
         if fetched.not_modified:
             return

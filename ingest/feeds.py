@@ -53,7 +53,7 @@ def _entry_date(entry: dict) -> datetime | None:
 def _entry(entry: dict, feed_url: str) -> FeedItem | None:
     link = (entry.get("link") or "").strip()
     if not link:
-        link = next((l.get("href", "") for l in entry.get("links", []) if l.get("href")), "")
+        link = next((alt.get("href", "") for alt in entry.get("links", []) if alt.get("href")), "")
     if not link:
         return None
     link = urljoin(feed_url, link)
@@ -99,7 +99,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Fee
     if not parsed.get("version") and not parsed.entries:
         page_title = _looks_like_html(text)
         if page_title is not None:
-            raise ParseError(f"not an RSS/Atom feed: an HTML page{f' titled {page_title!r}' if page_title else ''}")
+            titled = f" titled {page_title!r}" if page_title else ""
+            raise ParseError(f"not an RSS/Atom feed: an HTML page{titled}")
         reason = parsed.get("bozo_exception")
         raise ParseError(f"not an RSS/Atom feed{f': {reason}' if reason else ''}")
     items, skipped = [], 0

@@ -98,8 +98,8 @@ def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
     metas = _metas(tree)
     ld = _json_ld(tree)
     canonical = next(
-        (l.get("href") for l in tree.iter("link")
-         if "canonical" in (l.get("rel") or "").lower().split() and l.get("href")),
+        (link.get("href") for link in tree.iter("link")
+         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href")),
         None,
     )
     author = next((metas[k] for k in AUTHOR_META if metas.get(k) and "://" not in metas[k]), None)

@@ -81,7 +81,9 @@ class PushServer:
         self.source, self.path = source, parts.path or "/"
         handler = _handler(self, watchlist, inbox)
         self.httpd = ThreadingHTTPServer((parts.hostname, parts.port), handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"push-{source.name}", daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, name=f"push-{source.name}", daemon=True
+        )
 
     @property
     def port(self) -> int:

@@ -72,7 +72,8 @@ class RobotsCache:
         status, text = await self._get(key + "/robots.txt")
         if status is None or status >= 500:
             why = "unreachable" if status is None else f"answered HTTP {status}"
-            rules = Rules(None, disallow_all=True, reason=f"{key}/robots.txt {why}: nothing may be fetched (RFC 9309)")
+            reason = f"{key}/robots.txt {why}: nothing may be fetched (RFC 9309)"
+            rules = Rules(None, disallow_all=True, reason=reason)
             ttl = min(self.ttl_s, UNREACHABLE_TTL_S)
         elif status >= 400:
             rules, ttl = ALLOW_ALL, self.ttl_s

@@ -40,7 +40,10 @@ class Watchlist:
             for a in it.aliases:
                 self._by_phrase[a] = it.ticker
                 aliases.append(re.escape(a))
-        by_len = lambda xs: sorted(xs, key=len, reverse=True)  # longest first
+
+        def by_len(xs: list[str]) -> list[str]:  # longest first
+            return sorted(xs, key=len, reverse=True)
+
         self._names = re.compile(r"\b(" + "|".join(by_len(names)) + r")\b", re.I) if names else None
         self._aliases = re.compile(r"\b(" + "|".join(by_len(aliases)) + r")\b") if aliases else None
 

@@ -96,7 +96,10 @@ def disagreement_columns() -> dict[str, object]:
     text, number = st.column_config.TextColumn, st.column_config.NumberColumn
     out: dict[str, object] = {"title": text("headline", width="large")}
     for task in ("topic", "sentiment"):
-        out |= {f"champion_{task}": text(f"champion {task}"), f"challenger_{task}": text(f"challenger {task}")}
+        out |= {
+            f"champion_{task}": text(f"champion {task}"),
+            f"challenger_{task}": text(f"challenger {task}"),
+        }
     for task in ("topic", "sentiment"):
         for who in ("champion", "challenger"):
             out[f"{who}_{task}_confidence"] = number(f"{who} {task} conf.", format="%.2f")

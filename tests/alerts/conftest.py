@@ -135,7 +135,9 @@ rules:
 
 
 @pytest.fixture
-def alert_settings(tmp_path: Path, make_settings: Callable[..., Settings], migrated: Callable[[Settings], Settings]):
+def alert_settings(
+    tmp_path: Path, make_settings: Callable[..., Settings], migrated: Callable[[Settings], Settings]
+):
     """``alert_settings(kafka, receiver, rules=..., **alerts_overrides)``: migrated Settings
     whose rules file holds ``rules``, with fast evaluation and retries."""
 

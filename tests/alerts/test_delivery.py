@@ -41,7 +41,8 @@ def firing_change(kind: str = "firing", alert_id: str = "a" * 32) -> Change:
 
 def dispatch_until(settings: Settings, done, timeout: float = 20.0) -> None:
     stop = threading.Event()
-    thread = start_dispatcher(Dispatcher(session_factory(settings.database), settings.alerts, poll_s=0.05), stop)
+    dispatcher = Dispatcher(session_factory(settings.database), settings.alerts, poll_s=0.05)
+    thread = start_dispatcher(dispatcher, stop)
     try:
         deadline = time.monotonic() + timeout
         while not done() and time.monotonic() < deadline:
@@ -164,7 +165,9 @@ def test_test_webhook_command(receiver: Receiver, alert_settings, tmp_path, monk
     assert main(["alerts", "test-webhook", "--url", "ftp://x"]) == 2
 
 
-def test_recording_is_idempotent_and_repeats_are_new_notifications(alert_settings, receiver: Receiver) -> None:
+def test_recording_is_idempotent_and_repeats_are_new_notifications(
+    alert_settings, receiver: Receiver
+) -> None:
     settings = alert_settings(None, receiver)
     recorder = Recorder(session_factory(settings.database), settings.alerts)
     recorder.record([firing_change()])
@@ -180,7 +183,9 @@ def test_recording_is_idempotent_and_repeats_are_new_notifications(alert_setting
 def test_silence_command(alert_settings, tmp_path, monkeypatch, capsys) -> None:
     settings = alert_settings(None, None)
     monkeypatch.setenv("FINPULSE_CONFIG", str(write_settings_file(settings, tmp_path / "s.yaml")))
-    assert main(["alerts", "silence", "--rule", "burst", "--key", "JPM", "--for", "2h", "--reason", "earnings"]) == 0
+    assert main([
+        "alerts", "silence", "--rule", "burst", "--key", "JPM", "--for", "2h", "--reason", "earnings",
+    ]) == 0
     assert "rule=burst key=JPM" in capsys.readouterr().out
     now = datetime.now(UTC)
     with session_factory(settings.database)() as s:

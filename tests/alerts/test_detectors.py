@@ -137,7 +137,8 @@ def _history_engine(detector: str, per_window: list[int], now_count: int):
     start = T0
     msgs = []
     for w, n in enumerate(per_window + [now_count]):
-        msgs += [classified(tickers=("X",), published=start + timedelta(seconds=60 * w + i)) for i in range(n)]
+        msgs += [classified(tickers=("X",), published=start + timedelta(seconds=60 * w + i))
+                 for i in range(n)]
     feed(engine, rs, msgs)
     now = (start + timedelta(seconds=60 * len(per_window) + 55)).timestamp()
     fp = next(iter(engine.states))
@@ -224,9 +225,11 @@ def test_baseline_cache_sees_late_articles() -> None:
     feed(engine, rs, [classified(tickers=("X",), published=T0 + timedelta(seconds=60 * w + 1))
                       for w in range(4) for _ in range(2)])
     now = (T0 + timedelta(seconds=4 * 60 + 55)).timestamp()
-    feed(engine, rs, [classified(tickers=("X",), published=T0 + timedelta(seconds=241 + i)) for i in range(8)])
+    feed(engine, rs, [classified(tickers=("X",), published=T0 + timedelta(seconds=241 + i))
+                      for i in range(8)])
     assert [c.transition.kind for c in engine.evaluate_all(now)] == ["pending", "firing"]
     for c in contributions(rs.rules, classified(tickers=("X",), published=T0 + timedelta(seconds=5))):
         for _ in range(20):  # a late flood into the baseline: ratio falls, the alert resolves
-            engine.ingest(c.__class__(**{**c.to_json(), "evidence": {**c.evidence, "article_id": f"l{_}"}}), now)
+            late = c.__class__(**{**c.to_json(), "evidence": {**c.evidence, "article_id": f"l{_}"}})
+            engine.ingest(late, now)
     assert [c.transition.kind for c in engine.evaluate_all(now + 1)] == ["resolved"]

@@ -58,7 +58,8 @@ MISTAKES = [
     ("rules: [\n  {name: a", "not valid YAML"),
     ("- just a list", "expected a mapping with a 'rules' list"),
     ("rulez: []", "rulez: unknown field"),
-    (_rule(scope="tickr"), "rules[0] (r1).scope: Input should be 'overall', 'topic', 'ticker' or 'source' (got 'tickr')"),
+    (_rule(scope="tickr"),
+     "rules[0] (r1).scope: Input should be 'overall', 'topic', 'ticker' or 'source' (got 'tickr')"),
     (_rule(metric="bearish"), "rules[0] (r1).metric"),
     (_rule(window="15 minutes"), "rules[0] (r1).window: not a duration: '15 minutes'"),
     (_rule(window=0.5), "window must be at least 1s"),
@@ -67,7 +68,8 @@ MISTAKES = [
     (_rule(detector={"above": 0.6, "below": 0.1}), "give exactly one of 'above' or 'below'"),
     (_rule(detector={}), "give exactly one of 'above' or 'below'"),
     (_rule(detector={"type": "zscore", "above": 3}), "a zscore detector needs a 'baseline' duration"),
-    (_rule(detector={"type": "threshold", "above": 3, "baseline": "1h"}), "a threshold detector takes no baseline"),
+    (_rule(detector={"type": "threshold", "above": 3, "baseline": "1h"}),
+     "a threshold detector takes no baseline"),
     (_rule(detector={"type": "zscore", "above": 3, "baseline": "20m"}), "must cover at least two windows"),
     (_rule(detector={"type": "magic", "above": 3}), "rules[0] (r1).detector.type"),
     (_rule(detector={"above": 0.6, "clear": 0.8}), "clear (0.8) must not exceed above (0.6)"),
@@ -106,7 +108,9 @@ def test_several_mistakes_are_all_listed() -> None:
     assert "3 problem(s)" in str(info.value)
 
 
-def test_check_rules_cli_reports_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_rules_cli_reports_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "rules.yaml"
     bad.write_text(_rule(metric="bearsh"), encoding="utf-8")
     assert main(["alerts", "check-rules", str(bad)]) == 2

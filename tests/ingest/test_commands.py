@@ -51,7 +51,9 @@ def test_sources_check_rejects_an_invalid_file(make_settings, tmp_path: Path) ->
 def test_demo_replays_every_seed_file_with_distinct_ids(make_settings, tmp_path: Path) -> None:
     seed = tmp_path / "seed"
     seed.mkdir()
-    (seed / "a_train.csv").write_text("text,label\nFirst seed headline about $AAPL,1\nSecond seed headline,0\n")
+    (seed / "a_train.csv").write_text(
+        "text,label\nFirst seed headline about $AAPL,1\nSecond seed headline,0\n"
+    )
     (seed / "b_train.csv").write_text("text,label\nThird seed headline,2\n")
     settings = make_settings(model=ModelSettings(registry_dir=tmp_path / "m", seed_data=str(seed)))
     sink = MemorySink()
@@ -65,6 +67,7 @@ def test_demo_replays_every_seed_file_with_distinct_ids(make_settings, tmp_path:
 
 @pytest.mark.unit
 def test_demo_needs_a_local_seed_folder(make_settings, tmp_path: Path) -> None:
-    settings = make_settings(model=ModelSettings(registry_dir=tmp_path / "m", seed_data="org/dataset-on-the-hub"))
+    model = ModelSettings(registry_dir=tmp_path / "m", seed_data="org/dataset-on-the-hub")
+    settings = make_settings(model=model)
     with pytest.raises(ConfigError, match="is not a folder"):
         publish_demo(settings, stop=threading.Event(), sink=MemorySink())

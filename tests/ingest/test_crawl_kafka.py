@@ -21,11 +21,18 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_crawl_publishes_to_news_raw_and_dead_letters(httpserver: HTTPServer, kafka_settings, make_settings, tmp_path: Path) -> None:
+def test_crawl_publishes_to_news_raw_and_dead_letters(
+    httpserver: HTTPServer, kafka_settings, make_settings, tmp_path: Path
+) -> None:
     httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
-    httpserver.expect_request("/story").respond_with_data(article_html("Northwind shares jump on strong quarter", LOREM), content_type="text/html")
-    httpserver.expect_request("/feed").respond_with_data(rss([{"title": "Northwind shares jump on strong quarter", "link": "/story"}]), content_type="text/xml")
-    httpserver.expect_request("/bad").respond_with_data("<html><title>Oops</title></html>", content_type="text/html")
+    httpserver.expect_request("/story").respond_with_data(
+        article_html("Northwind shares jump on strong quarter", LOREM), content_type="text/html"
+    )
+    feed = rss([{"title": "Northwind shares jump on strong quarter", "link": "/story"}])
+    httpserver.expect_request("/feed").respond_with_data(feed, content_type="text/xml")
+    httpserver.expect_request("/bad").respond_with_data(
+        "<html><title>Oops</title></html>", content_type="text/html"
+    )
     settings = make_settings(kafka=kafka_settings, ingest=ingest_settings(tmp_path))
     write_sources(settings.ingest.sources_file, [
         {"name": "feed", "type": "feed", "url": httpserver.url_for("/feed")},
@@ -38,7 +45,8 @@ def test_crawl_publishes_to_news_raw_and_dead_letters(httpserver: HTTPServer, ka
     article = decode(Article, record.value)
     assert record.key.decode() == article.id and article.url == httpserver.url_for("/story")
     assert article.text.startswith("Shares of Northwind")
-    [letter] = [decode(DeadLetter, r.value) for r in read_topic(kafka_settings, kafka_settings.topics.dlq, expect=1)]
+    dead = read_topic(kafka_settings, kafka_settings.topics.dlq, expect=1)
+    [letter] = [decode(DeadLetter, r.value) for r in dead]
     assert (letter.source, letter.url, letter.stage) == ("bad", httpserver.url_for("/bad"), "ingest.parse")
     assert "not an RSS/Atom feed" in letter.error and letter.original.startswith(b"<html>")
 
@@ -48,7 +56,8 @@ def test_crawl_publishes_to_news_raw_and_dead_letters(httpserver: HTTPServer, ka
 def test_ingest_once_command_writes_jsonl_and_a_summary(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
     httpserver.expect_request("/feed").respond_with_data(rss([
-        {"title": "Tesla deliveries beat forecasts", "link": "/t", "description": "Tesla delivered more cars than expected."},
+        {"title": "Tesla deliveries beat forecasts", "link": "/t",
+         "description": "Tesla delivered more cars than expected."},
     ]), content_type="text/xml")
     sources = write_sources(tmp_path / "sources.yaml", [
         {"name": "wire", "type": "feed", "url": httpserver.url_for("/feed"), "fetch_pages": False},

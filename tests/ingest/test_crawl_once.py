@@ -105,7 +105,9 @@ def no_robots(server: HTTPServer) -> None:
     server.expect_request("/robots.txt").respond_with_data("", status=404)
 
 
-def page(server: HTTPServer, path: str, html: str | bytes, content_type: str = "text/html; charset=utf-8") -> str:
+def page(
+    server: HTTPServer, path: str, html: str | bytes, content_type: str = "text/html; charset=utf-8"
+) -> str:
     server.expect_request(path).respond_with_data(html, content_type=content_type)
     return server.url_for(path)
 
@@ -150,17 +152,21 @@ def test_atom_feed_without_page_fetching(httpserver: HTTPServer, crawl: Crawl) -
     no_robots(httpserver)
     feed_url = page(httpserver, "/atom", atom([
         {"title": "Gold hits record as dollar slides", "link": httpserver.url_for("/g/1"),
-         "updated": "2025-06-11T08:00:00Z", "summary": "Gold rose to a record high on Wednesday as the dollar weakened.",
+         "updated": "2025-06-11T08:00:00Z",
+         "summary": "Gold rose to a record high on Wednesday as the dollar weakened.",
          "author": "Metals Desk"},
     ]), "application/atom+xml")
     articles, _, summary = crawl([{"name": "atom", "type": "feed", "url": feed_url, "fetch_pages": False}])
     assert [(a.title, a.text, a.author, a.published) for a in articles] == [(
-        "Gold hits record as dollar slides", "Gold rose to a record high on Wednesday as the dollar weakened.",
+        "Gold hits record as dollar slides",
+        "Gold rose to a record high on Wednesday as the dollar weakened.",
         "Metals Desk", datetime(2025, 6, 11, 8, tzinfo=UTC))]
     assert summary.sources_ok == 1
 
 
-def test_feed_that_is_an_html_error_page_is_dead_lettered_and_others_go_on(httpserver: HTTPServer, crawl: Crawl) -> None:
+def test_feed_that_is_an_html_error_page_is_dead_lettered_and_others_go_on(
+    httpserver: HTTPServer, crawl: Crawl
+) -> None:
     no_robots(httpserver)
     bad = page(httpserver, "/broken.xml", "<html><head><title>503 Service Unavailable</title></head>"
                "<body><h1>Service Unavailable</h1></body></html>", "text/html")
@@ -178,6 +184,7 @@ def test_feed_that_is_an_html_error_page_is_dead_lettered_and_others_go_on(https
 
 
 TITLE = "Café owners cheer “déjà vu” rally in euro — analysts"
+LATIN1_TITLE = TITLE.replace("“", '"').replace("”", '"').replace("—", "-")  # fits Latin-1
 TEXT = ("Owners of cafés across the eurozone said on Monday that the rally in the euro felt like "
         "déjà vu, as the currency climbed for a fifth straight session against the dollar.")
 
@@ -185,25 +192,33 @@ TEXT = ("Owners of cafés across the eurozone said on Monday that the rally in t
 @pytest.mark.parametrize(
     ("case", "body", "content_type"),
     [
-        ("latin-1 declared in header", article_html(TITLE.replace("“", '"').replace("”", '"').replace("—", "-"), [TEXT]).encode("latin-1"), "text/html; charset=ISO-8859-1"),
+        ("latin-1 declared in header", article_html(LATIN1_TITLE, [TEXT]).encode("latin-1"),
+         "text/html; charset=ISO-8859-1"),
         ("windows-1252 undeclared", article_html(TITLE, [TEXT]).encode("cp1252"), "text/html"),
-        ("windows-1252 in meta only", article_html(TITLE, [TEXT], charset_meta="windows-1252").encode("cp1252"), "text/html"),
-        ("utf-8 mislabelled as latin-1", article_html(TITLE, [TEXT]).encode("utf-8"), "text/html; charset=iso-8859-1"),
-        ("utf-8 with a byte-order mark", b"\xef\xbb\xbf" + article_html(TITLE, [TEXT]).encode("utf-8"), "text/html"),
+        ("windows-1252 in meta only",
+         article_html(TITLE, [TEXT], charset_meta="windows-1252").encode("cp1252"), "text/html"),
+        ("utf-8 mislabelled as latin-1", article_html(TITLE, [TEXT]).encode("utf-8"),
+         "text/html; charset=iso-8859-1"),
+        ("utf-8 with a byte-order mark", b"\xef\xbb\xbf" + article_html(TITLE, [TEXT]).encode("utf-8"),
+         "text/html"),
     ],
 )
-def test_encodings_are_read_right(httpserver: HTTPServer, crawl: Crawl, case: str, body: bytes, content_type: str) -> None:
+def test_encodings_are_read_right(
+    httpserver: HTTPServer, crawl: Crawl, case: str, body: bytes, content_type: str
+) -> None:
     no_robots(httpserver)
     url = page(httpserver, "/story", body, content_type)
     articles, dlq, _ = crawl([{"name": "enc", "type": "page", "url": url}])
     assert dlq == [], case
     [article] = articles
-    expected_title = TITLE if "latin-1 declared" not in case else TITLE.replace("“", '"').replace("”", '"').replace("—", "-")
+    expected_title = TITLE if "latin-1 declared" not in case else LATIN1_TITLE
     assert article.title == expected_title, case
     assert article.text == TEXT, case
 
 
-def test_conditional_get_304_costs_nothing_and_restart_publishes_nothing(httpserver: HTTPServer, crawl: Crawl) -> None:
+def test_conditional_get_304_costs_nothing_and_restart_publishes_nothing(
+    httpserver: HTTPServer, crawl: Crawl
+) -> None:
     no_robots(httpserver)
     feed = rss([{"title": "Oil slips as inventories build", "link": "/o", "description": "Oil fell."}])
     seen_headers: list[str | None] = []
@@ -226,9 +241,14 @@ def test_conditional_get_304_costs_nothing_and_restart_publishes_nothing(httpser
 def test_429_with_retry_after_is_waited_out(httpserver: HTTPServer, crawl: Crawl,
                                             waits: list[float]) -> None:
     no_robots(httpserver)
-    httpserver.expect_oneshot_request("/feed").respond_with_data("slow down", status=429, headers={"Retry-After": "1"})
-    page(httpserver, "/feed", rss([{"title": "Bank shares rebound", "link": "/b", "description": "Banks rose."}]), "text/xml")
-    articles, _, summary = crawl([{"name": "busy", "type": "feed", "url": httpserver.url_for("/feed"), "fetch_pages": False}])
+    httpserver.expect_oneshot_request("/feed").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "1"}
+    )
+    feed = rss([{"title": "Bank shares rebound", "link": "/b", "description": "Banks rose."}])
+    page(httpserver, "/feed", feed, "text/xml")
+    articles, _, summary = crawl([
+        {"name": "busy", "type": "feed", "url": httpserver.url_for("/feed"), "fetch_pages": False},
+    ])
     assert [req.path for req, _ in httpserver.log].count("/feed") == 2  # the 429, then the retry
     assert 1.0 in waits  # the Retry-After, waited before retrying
     assert [a.title for a in articles] == ["Bank shares rebound"]
@@ -256,7 +276,8 @@ def test_slow_response_past_the_timeout_fails_only_that_source(
         return Response(rss([]), content_type="text/xml")
 
     threaded_server.expect_request("/slow").respond_with_handler(slow)
-    good = page(httpserver, "/good", rss([{"title": "Treasury yields ease", "link": "/t", "description": "Yields fell."}]), "text/xml")
+    feed = rss([{"title": "Treasury yields ease", "link": "/t", "description": "Yields fell."}])
+    good = page(httpserver, "/good", feed, "text/xml")
     articles, _, summary = crawl([
         {"name": "slow", "type": "feed", "url": threaded_server.url_for("/slow")},
         {"name": "good", "type": "feed", "url": good, "fetch_pages": False},
@@ -280,11 +301,14 @@ def test_body_over_the_size_limit_is_refused(httpserver: HTTPServer, crawl: Craw
 
 
 def test_robots_disallowed_page_is_not_fetched(httpserver: HTTPServer, crawl: Crawl) -> None:
-    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    httpserver.expect_request("/robots.txt").respond_with_data(
+        "User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+    )
     page(httpserver, "/private/secret", article_html("Secret", LOREM))
     page(httpserver, "/public/story", article_html("Northwind shares jump on strong quarter", LOREM))
     feed = page(httpserver, "/feed", rss([
-        {"title": "Members-only: Northwind outlook", "link": "/private/secret", "description": "Only the summary is public."},
+        {"title": "Members-only: Northwind outlook", "link": "/private/secret",
+         "description": "Only the summary is public."},
         {"title": "Northwind shares jump on strong quarter", "link": "/public/story", "description": "x"},
     ]), "text/xml")
     articles, _, summary = crawl([{"name": "robots", "type": "feed", "url": feed}])
@@ -298,7 +322,9 @@ def test_robots_disallowed_page_is_not_fetched(httpserver: HTTPServer, crawl: Cr
 
 
 def test_robots_disallowing_the_feed_fails_the_source(httpserver: HTTPServer, crawl: Crawl) -> None:
-    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: finpulse\nDisallow: /\n", content_type="text/plain")
+    httpserver.expect_request("/robots.txt").respond_with_data(
+        "User-agent: finpulse\nDisallow: /\n", content_type="text/plain"
+    )
     httpserver.expect_request("/feed").respond_with_data(rss([]), content_type="text/xml")
     articles, _, summary = crawl([{"name": "no", "type": "feed", "url": httpserver.url_for("/feed")}])
     assert articles == [] and summary.sources_failed == 1
@@ -309,8 +335,11 @@ def test_redirect_to_a_private_address_is_refused_before_connecting(
     httpserver: HTTPServer, crawl: Crawl, caplog: pytest.LogCaptureFixture
 ) -> None:
     no_robots(httpserver)
-    httpserver.expect_request("/moved").respond_with_data("", status=302, headers={"Location": "http://10.255.255.1/feed"})
-    good = page(httpserver, "/good", rss([{"title": "Dollar firms before payrolls", "link": "/d", "description": "The dollar rose."}]), "text/xml")
+    httpserver.expect_request("/moved").respond_with_data(
+        "", status=302, headers={"Location": "http://10.255.255.1/feed"}
+    )
+    feed = rss([{"title": "Dollar firms before payrolls", "link": "/d", "description": "The dollar rose."}])
+    good = page(httpserver, "/good", feed, "text/xml")
     articles, _, summary = crawl([
         {"name": "moved", "type": "feed", "url": httpserver.url_for("/moved")},
         {"name": "good", "type": "feed", "url": good, "fetch_pages": False},
@@ -325,13 +354,16 @@ def test_redirect_to_a_private_address_is_refused_before_connecting(
 
 def test_loopback_is_refused_unless_allowed(httpserver: HTTPServer, crawl: Crawl) -> None:
     no_robots(httpserver)
-    feed = page(httpserver, "/feed", rss([{"title": "Yen weakens", "link": "/y", "description": "The yen fell."}]), "text/xml")
+    feed = page(httpserver, "/feed",
+                rss([{"title": "Yen weakens", "link": "/y", "description": "The yen fell."}]), "text/xml")
     articles, _, summary = crawl([{"name": "local", "type": "feed", "url": feed}], allow_networks=())
     assert articles == [] and summary.sources_failed == 1
     assert httpserver.log == []
 
 
-def test_near_duplicates_are_marked_and_a_restart_publishes_nothing(httpserver: HTTPServer, crawl: Crawl) -> None:
+def test_near_duplicates_are_marked_and_a_restart_publishes_nothing(
+    httpserver: HTTPServer, crawl: Crawl
+) -> None:
     no_robots(httpserver)
     story = [
         "The Federal Reserve kept its benchmark interest rate unchanged on Wednesday and signalled "
@@ -341,8 +373,10 @@ def test_near_duplicates_are_marked_and_a_restart_publishes_nothing(httpserver: 
     ]
     edited = [story[0].replace("signalled", "signaled").replace("labour", "labor"),
               story[1].replace("remain", "stay")]
-    page(httpserver, "/a/fed", article_html("Fed holds rates steady, signals two cuts later this year", story))
-    page(httpserver, "/b/fed-decision", article_html("Fed holds rates steady and signals two cuts this year", edited))
+    page(httpserver, "/a/fed",
+         article_html("Fed holds rates steady, signals two cuts later this year", story))
+    page(httpserver, "/b/fed-decision",
+         article_html("Fed holds rates steady and signals two cuts this year", edited))
     page(httpserver, "/c/oil", article_html("Oil jumps as OPEC extends cuts", [
         "Crude prices rose sharply after OPEC+ agreed to extend production cuts into next year, "
         "according to delegates familiar with the talks."]))
@@ -371,13 +405,17 @@ def test_sitemap_pages_are_crawled(httpserver: HTTPServer, crawl: Crawl) -> None
     )
     url = page(httpserver, "/sitemap.xml", sitemap, "application/xml")
     articles, _, summary = crawl([{"name": "sm", "type": "sitemap", "url": url}])
-    assert [(a.title, a.published) for a in articles] == [("Northwind jumps", datetime(2025, 6, 12, 9, 15, tzinfo=UTC))]
+    assert [(a.title, a.published) for a in articles] == [
+        ("Northwind jumps", datetime(2025, 6, 12, 9, 15, tzinfo=UTC)),
+    ]
     assert summary.failed_items == 1  # /s/missing answers 500
 
 
 def test_crawl_delay_spaces_requests_to_a_host(httpserver: HTTPServer, crawl: Crawl,
                                                gate_clock: StoppedClock) -> None:
-    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nCrawl-delay: 1\n", content_type="text/plain")
+    httpserver.expect_request("/robots.txt").respond_with_data(
+        "User-agent: *\nCrawl-delay: 1\n", content_type="text/plain"
+    )
     page(httpserver, "/p1", article_html("Northwind shares jump on strong quarter", LOREM))
     page(httpserver, "/p2", article_html("Contoso bank lifts its dividend again", [
         "Contoso Bank raised its quarterly dividend for the third time this year, citing strong "

@@ -50,7 +50,8 @@ def test_continuous_crawl_push_replay_and_status(httpserver: HTTPServer, kafka_s
     push_url = f"http://127.0.0.1:{free_port()}/articles"
     settings = migrated(make_settings(kafka=kafka_settings, ingest=ingest_settings(tmp_path)))
     write_sources(settings.ingest.sources_file, [
-        {"name": "wire", "type": "feed", "url": httpserver.url_for("/feed"), "poll_s": 1, "fetch_pages": False},
+        {"name": "wire", "type": "feed", "url": httpserver.url_for("/feed"), "poll_s": 1,
+         "fetch_pages": False},
         {"name": "partner", "type": "push", "url": push_url},
         {"name": "replayed", "type": "replay", "path": str(replay), "rate_per_s": 50},
     ])
@@ -66,20 +67,23 @@ def test_continuous_crawl_push_replay_and_status(httpserver: HTTPServer, kafka_s
         # The feed is polled again every second; it must not be published twice.
         wait_until(lambda: httpserver.log and sum(r.path == "/feed" for r, _ in httpserver.log) >= 3,
                    timeout_s=20, what="three polls of the feed")
-        wait_until(lambda: {s.name for s in load_status(settings.database) if s.last_success} >= {"wire", "partner"},
+        wait_until(lambda: ({s.name for s in load_status(settings.database) if s.last_success}
+                            >= {"wire", "partner"}),
                    timeout_s=20, what="status rows")
     finally:
         stop.set()
         worker.join(timeout=30)
     assert not worker.is_alive()
 
-    articles = [decode(Article, r.value) for r in read_topic(kafka_settings, kafka_settings.topics.raw, expect=3)]
+    raw = read_topic(kafka_settings, kafka_settings.topics.raw, expect=3)
+    articles = [decode(Article, r.value) for r in raw]
     assert sorted((a.source, a.title) for a in articles) == [
         ("partner", "JPMorgan raises dividend by 10%"),
         ("replayed", "Boeing wins large jet order from Gulf carrier"),
         ("wire", "Nvidia unveils new AI chip"),
     ]
-    letters = [decode(DeadLetter, r.value) for r in read_topic(kafka_settings, kafka_settings.topics.dlq, expect=2)]
+    dead = read_topic(kafka_settings, kafka_settings.topics.dlq, expect=2)
+    letters = [decode(DeadLetter, r.value) for r in dead]
     assert sorted(d.stage for d in letters) == ["ingest.push", "ingest.replay"]
 
     stats = {s.name: s for s in load_status(settings.database)}

@@ -25,7 +25,8 @@ PREFIXES = [b"", b"<?xml version='1.0' encoding='iso-8859-1'?>", b"<rss version=
             b"\xef\xbb\xbf<html><body><article><p>", b"<urlset><url><loc>", b"\xff\xfe<\x00h\x00"]
 documents = st.builds(lambda p, b: p + b, st.sampled_from(PREFIXES), st.binary(max_size=2000))
 content_types = st.one_of(st.none(), st.sampled_from(["text/html; charset=utf-8", "text/xml; charset=bogus",
-                                                      "application/rss+xml; charset=iso-8859-1", "text/html; charset="]))
+                                                      "application/rss+xml; charset=iso-8859-1",
+                                                      "text/html; charset="]))
 
 
 @FAST

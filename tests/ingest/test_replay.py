@@ -80,7 +80,8 @@ def test_replay_csv_to_kafka_dead_letters_bad_rows(kafka_settings, make_settings
     assert apple.url == "https://ex.com/a" and apple.language == "en"
     assert apple.source == "replay:news"
 
-    dlq = [decode(DeadLetter, r.value) for r in read_topic(kafka_settings, kafka_settings.topics.dlq, expect=2)]
+    dead = read_topic(kafka_settings, kafka_settings.topics.dlq, expect=2)
+    dlq = [decode(DeadLetter, r.value) for r in dead]
     assert sorted(d.error for d in dlq) == [
         f"{path}:3: no text (the 'text' field is missing or empty)",
         f"{path}:6: expected 4 fields, found 5",
@@ -91,7 +92,8 @@ def test_replay_csv_to_kafka_dead_letters_bad_rows(kafka_settings, make_settings
 
 @pytest.mark.integration
 def test_replay_jsonl_with_limit_rate_and_loop(kafka_settings, make_settings, tmp_path: Path) -> None:
-    lines = [json.dumps({"text": f"Story number {i} about $MSFT and Microsoft cloud growth", "id": f"s{i}"}) for i in range(3)]
+    lines = [json.dumps({"text": f"Story number {i} about $MSFT and Microsoft cloud growth", "id": f"s{i}"})
+             for i in range(3)]
     lines.insert(1, "{not json")
     lines.insert(2, "[1, 2]")
     path = write(tmp_path, "feed.jsonl", "\n".join(lines) + "\n")
@@ -102,7 +104,8 @@ def test_replay_jsonl_with_limit_rate_and_loop(kafka_settings, make_settings, tm
     records = read_topic(kafka_settings, kafka_settings.topics.raw, expect=5)
     ids = [r.key for r in records]
     assert len(records) == 5 and len(set(ids)) == 5  # the second pass has fresh ids
-    dlq = [decode(DeadLetter, r.value) for r in read_topic(kafka_settings, kafka_settings.topics.dlq, expect=4)]
+    dead = read_topic(kafka_settings, kafka_settings.topics.dlq, expect=4)
+    dlq = [decode(DeadLetter, r.value) for r in dead]
     assert {d.error.split(": ", 1)[0] for d in dlq} == {f"{path}:2", f"{path}:3"}
     assert any("expected a JSON object, got list" in d.error for d in dlq)
 
@@ -142,7 +145,8 @@ def test_replay_paces_articles_at_the_rate(tmp_path: Path) -> None:
 
 @pytest.mark.unit
 def test_replay_stops_when_asked(make_settings, tmp_path: Path) -> None:
-    path = write(tmp_path, "many.csv", "text\n" + "".join(f"Headline {i} on markets today\n" for i in range(200)))
+    headlines = "".join(f"Headline {i} on markets today\n" for i in range(200))
+    path = write(tmp_path, "many.csv", "text\n" + headlines)
     stop = threading.Event()
     timer = threading.Timer(0.3, stop.set)
     timer.start()

@@ -37,9 +37,12 @@ def test_sources_file_errors_name_every_bad_entry() -> None:
     assert lines[0] == "sources.yaml: 6 bad source(s):"
     assert lines[1].startswith("  sources[1] (ftp): url: Value error, url must be an http(s) URL")
     assert lines[2] == "  sources[2] (typo): pol_s: Extra inputs are not permitted"
-    assert lines[3] == "  sources[3] (kind): 'type' must be one of feed, sitemap, page, replay, push (got 'blog')"
+    assert lines[3] == (
+        "  sources[3] (kind): 'type' must be one of feed, sitemap, page, replay, push (got 'blog')"
+    )
     assert lines[4] == "  sources[4] (ok): duplicate name 'ok'"
-    assert lines[5].startswith("  sources[5]: ") and "name: Field required" in lines[5] and "path: Field required" in lines[5]
+    assert lines[5].startswith("  sources[5]: ")
+    assert "name: Field required" in lines[5] and "path: Field required" in lines[5]
     assert lines[6] == "  sources[6]: expected a mapping with name, type and url/path, got str"
 
 
@@ -104,7 +107,9 @@ def test_retry_after_in_seconds_and_as_a_date() -> None:
 
 
 def test_robots_rules_and_crawl_delay() -> None:
-    rules = parse_robots("User-agent: finpulse\nCrawl-delay: 2\nDisallow: /members/\n\nUser-agent: *\nDisallow: /\n")
+    rules = parse_robots(
+        "User-agent: finpulse\nCrawl-delay: 2\nDisallow: /members/\n\nUser-agent: *\nDisallow: /\n"
+    )
     ua = "finpulse/0.1 (+https://github.com/finpulse/finpulse)"
     assert rules.allowed("https://ex.com/news/1", ua) and not rules.allowed("https://ex.com/members/x", ua)
     assert rules.crawl_delay(ua) == 2.0
@@ -130,8 +135,10 @@ def test_title_from_text() -> None:
 
 
 def test_near_duplicate_index_survives_a_round_trip() -> None:
-    a = signature("Fed holds rates steady", "The Federal Reserve kept rates unchanged on Wednesday as expected by markets.")
-    b = signature("Fed holds rates steady again", "The Federal Reserve kept rates unchanged on Wednesday as expected by the markets.")
+    a = signature("Fed holds rates steady",
+                  "The Federal Reserve kept rates unchanged on Wednesday as expected by markets.")
+    b = signature("Fed holds rates steady again",
+                  "The Federal Reserve kept rates unchanged on Wednesday as expected by the markets.")
     c = signature("Oil jumps", "Crude rose after OPEC agreed to extend production cuts.")
     index = NearDuplicates(0.6)
     index.add("a", from_bytes(to_bytes(a)))
