@@ -93,7 +93,20 @@ def _add_serving_commands(sub: argparse._SubParsersAction) -> None:
     promote.add_argument("version")
     promote.set_defaults(handler=_models_promote)
     msub.add_parser("rollback", help="reinstate the previous champion").set_defaults(handler=_models_rollback)
+    tune = msub.add_parser("tune", help="measure every inference path this machine supports on a "
+                                        "version; record the fastest faithful one for model.runtime/"
+                                        "precision auto")
+    tune.add_argument("version", nargs="?", help="version or folder (default: the champion)")
+    tune.add_argument("--paths", help="RUNTIME:PRECISION,... to try (default: all this machine supports; "
+                                      "torch:fp32, the reference, is always tried)")
+    tune.add_argument("--limit", type=int, help="score on the first N dev texts (default: all)")
+    tune.add_argument("--timing-texts", type=int, default=1000, help="texts timed per path (default 1000)")
+    tune.add_argument("--no-record", action="store_true", help="measure and print, record nothing")
+    tune.set_defaults(handler=_models_tune)
     _add_models_shadow(msub)
+
+    sub.add_parser("doctor", help="what this machine has (CPU flags, GPU), and which inference path "
+                                  "auto serves the champion with, and why").set_defaults(handler=_doctor)
 
 
 def _classify(args: argparse.Namespace, settings: Settings) -> int:
@@ -177,6 +190,37 @@ def _models_rollback(args: argparse.Namespace, settings: Settings) -> int:
 
     old, new = rollback(settings)
     print(f"rolled back {old}; champion: {new}")
+    return 0
+
+
+def _models_tune(args: argparse.Namespace, settings: Settings) -> int:
+    from classifier import registry
+    from classifier.serving.paths import this_machine
+    from classifier.serving.precision import pick_device
+    from classifier.serving.tuning import REFERENCE, candidate_paths, registry_candidates, tune
+
+    info = registry.resolve(settings, args.version)
+    device = pick_device(settings.model.device)
+    paths = args.paths.split(",") if args.paths else candidate_paths(this_machine(device))
+    paths = [REFERENCE, *[p for p in paths if p != REFERENCE]]
+    candidates = registry_candidates(settings, info, paths, device)
+    result = tune(settings, info, device=device, candidates=candidates, limit=args.limit,
+                  timing_texts=args.timing_texts, record=not args.no_record)
+    print("\n".join(result.lines()))
+    if not args.no_record:
+        print(f"recorded in {info.folder / 'tuning.json'}")
+    return 0
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from classifier import registry
+    from classifier.serving.doctor import report
+
+    try:
+        info = registry.resolve(settings)
+    except registry.ModelNotFound:
+        info = None
+    print("\n".join(report(settings, info)))
     return 0
 
 

@@ -9,6 +9,7 @@ data files with row counts and sha256, the base model's name and licence).
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import shutil
 from collections.abc import Callable
@@ -31,6 +32,7 @@ META_FILES = ("labels.json", "training_args.json", "metrics.json", "manifest.jso
               "retrain_report.json")
 
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -93,8 +95,9 @@ def _db_error(exc: SQLAlchemyError) -> FinpulseError:
     return ConfigError(f"model registry database unavailable (run `finpulse db upgrade`?): {exc}")
 
 
-def _with_session(settings: Settings, fn: Callable[[Session], T]) -> T:
-    """Every registry call runs ``fn`` in one transaction; a missing version becomes
+def in_transaction(settings: Settings, fn: Callable[[Session], T]) -> T:
+    """Every registry call (here, in retraining and in the shadow trigger) runs ``fn`` in one
+    transaction through this helper; a missing version becomes
     ``ModelNotFound``, an unreachable database a ``ConfigError`` naming the fix."""
     try:
         with session_factory(settings.database).begin() as session:
@@ -118,16 +121,16 @@ def register(settings: Settings, version: str, folder: Path, *, base_model: str,
             q.promote(session, version, by="finpulse train")
         return champion_now
 
-    return _with_session(settings, add)
+    return in_transaction(settings, add)
 
 
 def champion(settings: Settings) -> VersionInfo | None:
-    row = _with_session(settings, lambda s: (r := q.champion(s)) and (r.version, r.path))
+    row = in_transaction(settings, lambda s: (r := q.champion(s)) and (r.version, r.path))
     return VersionInfo(row[0], Path(row[1])) if row else None
 
 
 def champion_version(settings: Settings) -> str | None:
-    return _with_session(settings, q.champion_version)
+    return in_transaction(settings, q.champion_version)
 
 
 def resolve(settings: Settings, version_or_dir: str | None = None) -> VersionInfo:
@@ -143,7 +146,7 @@ def resolve(settings: Settings, version_or_dir: str | None = None) -> VersionInf
             raise ModelNotFound(f"{path} is not a model version folder (no model.safetensors)")
         manifest = read_meta(path).get("manifest", {})
         return VersionInfo(manifest.get("version", path.name), path)
-    row = _with_session(settings, lambda s: (r := q.get_version(s, version_or_dir)) and (r.version, r.path))
+    row = in_transaction(settings, lambda s: (r := q.get_version(s, version_or_dir)) and (r.version, r.path))
     return VersionInfo(row[0], Path(row[1]))
 
 
@@ -156,13 +159,7 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
 
     from classifier.model.network import MultiTaskClassifier
     from classifier.serving.inference import InferenceEngine
-    from classifier.serving.precision import (
-        intra_op_threads,
-        pick_device,
-        pick_parallel_batches,
-        pick_precision,
-        pick_runtime,
-    )
+    from classifier.serving.precision import intra_op_threads, pick_device, pick_parallel_batches
 
     if not (info.folder / "model.safetensors").is_file():
         raise ModelNotFound(f"model {info.version}: folder {info.folder} has no weights")
@@ -172,8 +169,8 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
 
         torch.set_num_threads(m.threads)
     device = pick_device(overrides.pop("device", m.device))
-    precision = pick_precision(overrides.pop("precision", m.precision), device)
-    runtime = pick_runtime(overrides.pop("runtime", m.runtime), device, precision)
+    precision, runtime, reason = serving_path(info.folder, device, overrides.pop("precision", m.precision),
+                                               overrides.pop("runtime", m.runtime))
     parallel = pick_parallel_batches(overrides.pop("parallel_batches", m.parallel_batches), runtime, device)
     opts = {
         "max_length": m.max_length, "max_batch_tokens": m.max_batch_tokens,
@@ -187,7 +184,25 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
 
         opts["runner"] = OrtRunner(ensure_onnx(info.folder, precision, model),
                                    threads=intra_op_threads(m.threads, parallel))
-    return InferenceEngine(model, tokenizer, version=info.version, **opts)
+    return InferenceEngine(model, tokenizer, version=info.version, path_reason=reason, **opts)
+
+
+def serving_path(folder: Path, device: str, precision: str, runtime: str) -> tuple[str, str, str]:
+    """(precision, runtime, why): both ``auto`` serve what was measured on this machine (or the
+    rule for it); a path set in the settings is served as set."""
+    from classifier.serving.paths import choose, this_machine
+    from classifier.serving.precision import pick_precision, pick_runtime
+
+    if precision == "auto" and runtime == "auto":
+        choice = choose(folder, this_machine(device))
+        try:
+            return (pick_precision(choice.precision, device),
+                    pick_runtime(choice.runtime, device, choice.precision), choice.reason)
+        except ConfigError as exc:  # e.g. recorded with onnxruntime, which is not installed now
+            precision, runtime = "auto", "auto"
+            log.warning("the recorded path %s cannot serve here (%s); falling back", choice.path, exc)
+    precision = pick_precision(precision, device)
+    return precision, pick_runtime(runtime, device, precision), "set in model.precision / model.runtime"
 
 
 
@@ -198,28 +213,28 @@ def _row_dict(row) -> dict[str, Any]:  # store.tables.ModelVersion
 
 
 def list_rows(settings: Settings) -> list[dict[str, Any]]:
-    return _with_session(settings, lambda s: [_row_dict(r) for r in q.list_versions(s)])
+    return in_transaction(settings, lambda s: [_row_dict(r) for r in q.list_versions(s)])
 
 
 def show(settings: Settings, version: str) -> dict[str, Any]:
     """The registry row plus its shadow runs and the folder's metrics, manifest, labels and
     training arguments."""
 
-    row = _with_session(settings, lambda s: {**_row_dict(q.get_version(s, version)),
+    row = in_transaction(settings, lambda s: {**_row_dict(q.get_version(s, version)),
                                              "shadow_runs": sq.run_history(s, version=version)})
     return {**row, "folder": read_meta(Path(row["path"]))}
 
 
 def promote(settings: Settings, version: str, by: str = "finpulse models promote") -> str | None:
-    return _with_session(settings, lambda s: q.promote(s, version, by=by))
+    return in_transaction(settings, lambda s: q.promote(s, version, by=by))
 
 
 def rollback(settings: Settings, by: str = "finpulse models rollback") -> tuple[str, str]:
-    return _with_session(settings, lambda s: q.rollback(s, by=by))
+    return in_transaction(settings, lambda s: q.rollback(s, by=by))
 
 
 def shadow_version(settings: Settings) -> str | None:
-    return _with_session(settings, q.shadow_version)
+    return in_transaction(settings, q.shadow_version)
 
 
 def start_shadow(settings: Settings, version: str, *, promote_after: bool = False,
@@ -229,11 +244,11 @@ def start_shadow(settings: Settings, version: str, *, promote_after: bool = Fals
         run = q.start_shadow(session, version, by=by, promote_after=promote_after)
         return {c: getattr(run, c) for c in sq.RUN_COLUMNS}
 
-    return _with_session(settings, start)
+    return in_transaction(settings, start)
 
 
 def stop_shadow(settings: Settings, by: str = "finpulse models shadow --stop") -> str | None:
-    return _with_session(settings, lambda s: q.stop_shadow(s, by=by))
+    return in_transaction(settings, lambda s: q.stop_shadow(s, by=by))
 
 
 def shadow_report(settings: Settings, now: datetime | None = None) -> dict[str, Any] | None:
@@ -248,4 +263,4 @@ def shadow_report(settings: Settings, now: datetime | None = None) -> dict[str, 
             return None
         return {**status, "agreement": sq.agreement(session, sq.Pair.of(q.shadow_run(session)))}
 
-    return _with_session(settings, read)
+    return in_transaction(settings, read)

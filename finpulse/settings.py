@@ -99,8 +99,10 @@ class ModelSettings(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # auto | fp32 | bf16 | int8 (CPU) / fp16 | bf16 (CUDA)
     precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"
-    # What runs the network: auto (ONNX Runtime on CPU when installed, else torch) | torch |
-    # onnxruntime (CPU only; fp32 or int8). See classifier/serving/precision.py and docs/experiments.md.
+    # What runs the network: auto | torch | onnxruntime (CPU only; fp32 or int8). With runtime
+    # and precision both auto, a version serves the path `finpulse models tune` measured fastest
+    # and faithful on this machine, else a rule by the CPU's instruction set
+    # (classifier/serving/paths.py).
     runtime: Literal["auto", "torch", "onnxruntime"] = "auto"
     max_length: int = Field(default=128, ge=8, le=512)
     # The cap binds only when articles queue up (a backlog, a burst): then a larger batch, sorted
@@ -116,6 +118,10 @@ class ModelSettings(_Section):
     # 2-thread run: a 3-layer network's small MatMuls parallelise poorly within an operator
     # (docs/experiments.md "E9").
     parallel_batches: int = Field(default=0, ge=0)
+    # Measure every inference path on each new version (`finpulse train`, and a retrained version
+    # the gate lets serve) on the machine that trained it, and record the fastest faithful one
+    # for runtime/precision auto (`finpulse models tune`; classifier/serving/tuning.py).
+    tune_new_versions: bool = True
     # `finpulse retrain`: a challenger is promoted only if no task is worse than the champion by
     # more than the tolerance (macro-F1, on each held-out slice) and one task gains more than
     # min_gain on the whole held-out set. A fixed slice of analyst-labelled articles is held out.

@@ -173,8 +173,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
     from store.migrate import upgrade
 
     root = tmp_path_factory.mktemp("tiny")
-    settings = Settings(var_dir=root, database={"url": f"sqlite:///{root / 'fp.db'}"},
-                        model=ModelSettings(registry_dir=root / "models", max_length=32))
+    # Not tuned: copies serve the rule for this machine, the same path in every run.
+    model = ModelSettings(registry_dir=root / "models", max_length=32, tune_new_versions=False)
+    settings = Settings(var_dir=root, database={"url": f"sqlite:///{root / 'fp.db'}"}, model=model)
     upgrade(settings.database)
     version = train(settings, TrainConfig(**TINY), progress=False)
     from classifier.serving.onnx_runtime import ensure_onnx

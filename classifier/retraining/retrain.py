@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from sqlalchemy.exc import SQLAlchemyError
 from transformers import AutoTokenizer
 
 from classifier import registry
@@ -36,13 +35,13 @@ from classifier.retraining.dataset import HOLDOUT, SEED_DEV, LabelSet, load_labe
 from classifier.retraining.gate import ALL, Decision, build_report, decide, in_shadow, render_markdown
 from classifier.retraining.lock import retrain_lock
 from classifier.serving.inference import InferenceEngine
+from classifier.serving.tuning import tune_new_version
 from classifier.training import train as trainer
 from classifier.training.data import Dataset
 from classifier.training.evaluate import evaluate_examples, summary
 from classifier.training.train import TrainConfig
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
-from store.db import session_factory
 from store.queries import model_versions as q
 
 log = logging.getLogger(__name__)
@@ -163,25 +162,26 @@ def _register(settings: Settings, version: str, folder: Path, *, base_model: str
     'promoted', 'shadow' or 'kept'."""
 
     note = "; ".join(in_shadow(decision.reasons) if shadow else decision.reasons)
-    try:
-        with session_factory(settings.database).begin() as session:
-            current = q.champion_version(session)
-            passed = decision.promote and current == compared_with
-            if decision.promote and not passed:
-                note += f"; not promoted: the champion changed to {current} during retraining"
-            elif passed and shadow:
-                note += "; in shadow: promoted after the shadow period unless the champion changes"
-            q.register_version(session, version=version, path=str(folder.resolve()),
-                               base_model=base_model, metrics=metrics, notes=f"retrain: {note}")
-            if passed and shadow:
-                q.start_shadow(session, version, by=by, promote_after=True)
-                return "shadow"
-            if passed:
-                q.promote(session, version, by=by)
-                return "promoted"
-            return "kept"
-    except SQLAlchemyError as exc:
-        raise ConfigError(f"model registry database unavailable: {exc}") from exc
+
+    def register(session) -> str:
+        current = q.champion_version(session)
+        passed = decision.promote and current == compared_with
+        text = note
+        if decision.promote and not passed:
+            text += f"; not promoted: the champion changed to {current} during retraining"
+        elif passed and shadow:
+            text += "; in shadow: promoted after the shadow period unless the champion changes"
+        q.register_version(session, version=version, path=str(folder.resolve()),
+                           base_model=base_model, metrics=metrics, notes=f"retrain: {text}")
+        if passed and shadow:
+            q.start_shadow(session, version, by=by, promote_after=True)
+            return "shadow"
+        if passed:
+            q.promote(session, version, by=by)
+            return "promoted"
+        return "kept"
+
+    return registry.in_transaction(settings, register)
 
 
 def _write_reports(folder: Path, report: dict, markdown: str) -> None:
@@ -252,6 +252,8 @@ def _publish(settings: Settings, cfg: RetrainConfig, ch: _Challenge, decision: D
         training_args={**asdict(ch.train_cfg), "retrain": asdict(cfg)},
         metrics={**ch.metrics, "held_out": ch.after, "champion_held_out": ch.before},
         manifest=ch.manifest)
+    if decision.promote:  # only a version that may serve is worth tuning
+        tune_new_version(settings, ch.version, folder, progress=False)
     row_metrics = {**summary(ch.after[ALL]), "best_epoch": ch.metrics["best_epoch"],
                    "train_seconds": ch.metrics["train_seconds"], "train_rows": len(ch.labelset.train)}
     outcome = _register(settings, ch.version, folder,

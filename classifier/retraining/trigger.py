@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from classifier import registry
 from classifier.retraining.lock import RetrainBusy
 from classifier.retraining.retrain import RetrainConfig, RetrainResult, retrain
 from finpulse.errors import ConfigError
@@ -63,13 +64,19 @@ def settle_shadow(settings: Settings, now: datetime | None = None) -> str | None
     """Promote the challenger in shadow if its shadow period is over; returns it, or None."""
 
     m = settings.model
-    with session_factory(settings.database).begin() as session:
+
+    def promote_if_due(session) -> dict | None:
         q.lock(session)  # a shadow stopped or a champion changed meanwhile is seen below
         status = shadow_status(session, min_minutes=m.shadow_min_minutes,
                                min_articles=m.shadow_min_articles, now=now or datetime.now(UTC))
         if status is None or not status["due"]:
             return None
         q.promote(session, status["version"], by="finpulse shadow period")
+        return status
+
+    status = registry.in_transaction(settings, promote_if_due)
+    if status is None:
+        return None
     log.info("shadow period over (%.0f min, %d articles): promoted %s", status["minutes"],
              status["scored"], status["version"])
     return status["version"]

@@ -119,8 +119,10 @@ class InferenceEngine:
         runtime: str = "torch",
         runner: Runner | None = None,
         parallel_batches: int = 1,
+        path_reason: str = "given",
     ) -> None:
         self.version = version
+        self.path_reason = path_reason  # why this runtime and precision serve (classifier.serving.paths)
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.max_batch_tokens = max_batch_tokens

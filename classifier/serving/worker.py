@@ -137,7 +137,8 @@ class Worker:
     def maybe_swap(self, watcher: ChampionWatcher | None) -> None:
         new = watcher.take() if watcher else None
         if new is not None:
-            log.info("hot swap: %s -> %s", self.engine.version, new.version)
+            log.info("hot swap: %s -> %s (%s %s: %s)", self.engine.version, new.version, new.runtime,
+                     new.precision, new.path_reason)
             self.engine = new
             self.total.swaps += 1
 
@@ -172,8 +173,8 @@ def run_worker(settings: Settings, stop: threading.Event, *, model: str | None =
     swapped when it changes."""
     pinned = model is not None or engine is not None
     engine = engine or registry.load_engine(settings, registry.resolve(settings, model))
-    log.info("classifier serving %s (%s %s on %s, %d sub-batch(es) at once)", engine.version, engine.runtime,
-             engine.precision, engine.device, engine.parallel_batches)
+    log.info("classifier serving %s (%s %s on %s, %d sub-batch(es) at once): %s", engine.version,
+             engine.runtime, engine.precision, engine.device, engine.parallel_batches, engine.path_reason)
     with fk.stream_clients(settings.kafka, group_id=settings.group("classifier"),
                            topics=[settings.kafka.topics.raw], client_id="classifier",
                            max_poll_records=settings.model.max_batch_size,

@@ -28,6 +28,7 @@ from classifier.model.network import MultiTaskClassifier, balanced_weights, task
 from classifier.model.textprep import DEFAULT_URL_MARKER, TextPrep
 from classifier.serving.inference import InferenceEngine, Probabilities
 from classifier.serving.precision import pick_device
+from classifier.serving.tuning import tune_new_version
 from classifier.training.data import Dataset, Example, load_seed
 from classifier.training.distil import distil_loss, soft_targets
 from classifier.training.evaluate import reports_from_probs, selection_score, summary
@@ -345,6 +346,7 @@ def train(settings: Settings, cfg: TrainConfig | None = None, *, progress: bool 
     folder = registry.write_version(settings.model.registry_dir, version, model=model,
                                     tokenizer=tokenizer, training_args=asdict(cfg),
                                     metrics=metrics, manifest=manifest)
+    tune_new_version(settings, version, folder, progress=progress)
     row_metrics = {**metrics["summary"], "best_epoch": metrics["best_epoch"],
                    "train_seconds": metrics["train_seconds"], "train_rows": len(data.train)}
     promoted = registry.register(settings, version, folder, base_model=base.upstream,

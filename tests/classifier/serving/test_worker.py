@@ -12,6 +12,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from classifier import registry
+from classifier.serving.paths import this_machine
 from classifier.serving.worker import run_worker
 from finpulse.kafka import make_producer
 from finpulse.schemas import Article, ClassifiedArticle, DeadLetter, article_id_for_source, decode
@@ -147,3 +148,25 @@ def test_hot_swap_mid_stream_exact_count(kafka_settings, model_settings, install
     # at-least-once re-reads are allowed and the worker counts the refusals).
     if stats.commit_failures == 0:
         assert len(out) == 60
+
+
+SERVED_PATHS = ["torch:fp32", "onnxruntime:fp32"]
+if this_machine("cpu").flags & {"avx512_bf16", "amx_bf16"}:
+    SERVED_PATHS.append("torch:bf16")  # a path tuning may choose only where the CPU has bf16
+
+
+@pytest.mark.parametrize("path", SERVED_PATHS)
+def test_the_workers_labels_are_the_engines_whatever_path_it_serves(
+        kafka_settings, model_settings, install_model, path: str) -> None:
+    runtime, precision = path.split(":")
+    settings = model_settings(kafka=kafka_settings, model={"runtime": runtime, "precision": precision})
+    version = install_model(settings)
+    good = [article(i) for i in range(60)]
+    engine = registry.load_engine(settings, registry.resolve(settings, version))
+    assert (engine.runtime, engine.precision) == (runtime, precision)
+    expected = {a.id: (p.topic, p.sentiment) for a, p in zip(good, engine.predict([a.content for a in good]),
+                                                             strict=True)}
+    publish_articles(settings, good)
+    with InThread(run_worker, settings):
+        out = classified(settings, expect=len(good))
+    assert {c.article.id: (c.prediction.topic, c.prediction.sentiment) for c in out} == expected

@@ -1,0 +1,160 @@
+"""Which inference path (runtime and precision) serves a model version on this machine.
+
+A path's speed depends on the machine far more than on the model: on 2 cores of an AMX CPU
+torch bf16 ran the default model 2.3x faster than ONNX Runtime fp32, on 2 AVX2 cores 6x slower.
+So ``model.runtime: auto`` with ``model.precision: auto`` serves what ``finpulse models tune``
+measured fastest among the faithful paths on a machine like this one (``tuning.json`` in the
+version folder, one entry per machine). A machine with no entry gets a rule by its instruction
+set until it is tuned; the worker logs which path it serves and why.
+
+A machine is its CPU model, the instruction-set flags that decide inference paths, and the
+cores this process may use (or the GPU's name): a figure measured on 16 cores says little
+about 2.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from classifier.serving.onnx_runtime import onnx_available
+from classifier.serving.precision import available_cpus
+
+TUNING_FILE = "tuning.json"
+FORMAT = "finpulse-tuning/1"
+# The flags that change which path is fastest: wide vectors, int8 dot products, bf16 dot
+# products and the AMX tile units.
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+@dataclass(frozen=True)
+class Machine:
+    device: str  # "cpu" or "cuda"
+    name: str  # CPU model or GPU name
+    flags: frozenset[str]
+    cores: int
+
+    @property
+    def key(self) -> str:
+        """What a tuning record is filed under."""
+        if self.device == "cuda":
+            return f"cuda|{self.name}"
+        return f"cpu|{self.name}|{'+'.join(f for f in ISA_FLAGS if f in self.flags)}|{self.cores} cores"
+
+    def describe(self) -> str:
+        if self.device == "cuda":
+            return f"GPU {self.name}"
+        have = " ".join(f for f in ISA_FLAGS if f in self.flags) or "none of " + ", ".join(ISA_FLAGS)
+        return f"{self.name}; {self.cores} usable cores; flags: {have}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    runtime: str
+    precision: str
+    reason: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.runtime}:{self.precision}"
+
+
+def read_cpuinfo(text: str | None = None) -> tuple[str, frozenset[str]]:
+    """The CPU model and its ISA flags from ``/proc/cpuinfo`` (or ``text``)."""
+    if text is None:
+        try:
+            text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            text = ""
+    model, flags = "unknown CPU", frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and model == "unknown CPU":
+            model = value.strip()
+        elif key.strip() == "flags" and not flags:
+            flags = frozenset(value.split()) & frozenset(ISA_FLAGS)
+    return model, flags
+
+
+def this_machine(device: str) -> Machine:
+    if device == "cuda":
+        return Machine("cuda", torch.cuda.get_device_name(0), frozenset(), 1)
+    model, flags = read_cpuinfo()
+    return Machine("cpu", model, flags, available_cpus())
+
+
+def rule(machine: Machine, *, onnx: bool | None = None) -> Choice:
+    """The path for a machine nobody has tuned on, by its instruction set (figures:
+    docs/performance.md and docs/experiments.md)."""
+    if machine.device == "cuda":
+        return Choice("torch", "fp32", "rule for GPUs: fp32 ran MiniLM 4-5x faster than bf16 or "
+                                       "fp16 on an H200")
+    if "amx_bf16" in machine.flags:
+        return Choice("torch", "bf16", "rule for CPUs with AMX: torch bf16 ran the default model "
+                                       "2.3x faster than ONNX Runtime fp32")
+    if onnx if onnx is not None else onnx_available():
+        return Choice("onnxruntime", "fp32", "rule for CPUs without AMX: ONNX Runtime fp32")
+    return Choice("torch", "fp32", "rule for CPUs without AMX, onnxruntime not installed: torch fp32")
+
+
+def read_tuning(folder: Path) -> dict[str, Any]:
+    path = folder / TUNING_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"format": FORMAT, "machines": {}}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable tuning record: {exc}") from exc
+    if data.get("format") != FORMAT or not isinstance(data.get("machines"), dict):
+        raise ValueError(f"{path}: not a {FORMAT} file")
+    return data
+
+
+def recorded(folder: Path, machine: Machine) -> dict[str, Any] | None:
+    """This machine's tuning entry in a version folder, or None."""
+    try:
+        return read_tuning(folder)["machines"].get(machine.key)
+    except ValueError:
+        return None  # a damaged record is as good as none: the rule serves, tune again
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    with open(folder / f".{TUNING_FILE}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def write_entry(folder: Path, machine: Machine, entry: dict[str, Any]) -> Path:
+    """File ``entry`` under this machine, keeping other machines' entries (read, update and
+    rename under a lock: workers on several machines may share one registry folder)."""
+    path = folder / TUNING_FILE
+    with _locked(folder):
+        try:
+            data = read_tuning(folder)
+        except ValueError:
+            data = {"format": FORMAT, "machines": {}}
+        data["machines"][machine.key] = entry
+        tmp = folder / f".{TUNING_FILE}.tmp"
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    return path
+
+
+def choose(folder: Path, machine: Machine) -> Choice:
+    """The recorded choice for this machine, else the rule."""
+    entry = recorded(folder, machine)
+    if entry and entry.get("choice"):
+        runtime, precision = entry["choice"].split(":")
+        return Choice(runtime, precision, f"measured fastest faithful path on this machine "
+                                          f"({entry.get('measured_at', '?')}, {TUNING_FILE})")
+    rule_choice = rule(machine)
+    return Choice(rule_choice.runtime, rule_choice.precision,
+                  f"{rule_choice.reason} (this machine is not tuned: `finpulse models tune`)")
