@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from alerts.aggregate import contributions
 from alerts.rule_state import RuleEngine
 from alerts.rulefile import parse_rules
+from bench.machine import describe
 from finpulse.schemas import TOPICS, Article, ClassifiedArticle, Prediction
 
 RULES = parse_rules("""
@@ -61,6 +62,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, default=200)
     args = ap.parse_args()
+    print(f"machine: {describe()}", flush=True)
     now = datetime.now(UTC)
     engine = build(args.keys, now)
     ticks = [now.timestamp() + 5 * i for i in range(12)]  # a minute of 5-second timer ticks

@@ -16,6 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import describe
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(
@@ -26,6 +28,7 @@ def main() -> int:
     parser.add_argument("--paths", default="onnxruntime:fp32,onnxruntime:int8")
     parser.add_argument("--max-length", type=int, default=64)
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
 
     import numpy as np
 

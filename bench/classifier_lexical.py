@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import describe
+
 
 def plain_proba(model, texts: list[str]) -> dict:  # a LexicalModel
     """The scikit-learn way with the model's own vectorizers and weights: every character
@@ -60,6 +62,7 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=6000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
 
     import numpy as np
 

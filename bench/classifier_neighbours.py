@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import describe
+
 KS = (5, 10, 20, 40)
 TEMPERATURES = (0.02, 0.05, 0.1)
 WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -67,6 +69,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--halves", type=int, default=20)
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
 
     import numpy as np
     import torch

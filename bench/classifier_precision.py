@@ -18,6 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import describe
+
 
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -33,6 +35,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="evaluate on the first N dev rows")
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
 
     import torch
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import describe
+
 
 def _recipes(text: str) -> list[dict]:
     path = Path(text)
@@ -43,6 +45,7 @@ def main() -> int:
     parser.add_argument("--deadline-s", type=float, default=None)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
 
     import torch
     from transformers import AutoTokenizer

@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import describe
+
 
 def texts_for_bench(n: int) -> list[str]:
     from classifier.training.data import load_seed
@@ -84,6 +86,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (paths torch:fp32|fp16|bf16)")
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
 
     import torch
 

@@ -1,5 +1,7 @@
 """The whole worker, Kafka in and Kafka out: publish N articles to fresh topics, run
-``finpulse classify``'s loop in this process, and print articles/s until the last one is out.
+``finpulse classify``'s loop in this process, and print articles/s until the last one is out,
+beside its engine's rate on the same texts and path measured in the same run (the engine
+classifying all N at once: tokenize, then the network).
 
     .venv/bin/python bench/classifier_worker.py [--model VERSION_OR_DIR] [--n 2000]
         [--precision auto|fp32|int8] [--runtime auto|torch|onnxruntime] [--threads N]
@@ -23,13 +25,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import describe
+
 
 class NullEngine:
     """Uniform probabilities for every text: the worker without a model."""
 
     version, runtime, precision, device, parallel_batches = "null", "none", "none", "cpu", 1
+    path_reason = "no model (--null-model)"
 
-    def encode(self, texts):
+    def encode(self, texts, with_lexical=False):
         from classifier.serving.inference import Encoded
 
         return Encoded([[0]] * len(texts))
@@ -57,6 +62,7 @@ def main() -> int:
                         help="uniform probabilities instead of a model: the Kafka side alone")
     parser.add_argument("--profile", help="write a cProfile of the worker's main thread here")
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
 
     from classifier_throughput import texts_for_bench  # bench/ is on sys.path (the script dir)
     from kafka import KafkaConsumer
@@ -79,13 +85,25 @@ def main() -> int:
     broker.ensure_topics(kafka)
     now = datetime.now(UTC)
     producer = make_producer(kafka, client_id="bench")
-    for i, text in enumerate(texts_for_bench(args.n)):
+    for i, text in enumerate(texts_for_bench(args.n)):  # the same texts as the engine's below
         a = Article(id=article_id_for_source("bench", str(i)), source="bench", title=text,
                     published=now, fetched=now)
         producer.send(topics.raw, key=a.id.encode(), value=a.encode())
     producer.flush()
     stop = threading.Event()
-    engine = NullEngine() if args.null_model else None
+    texts = texts_for_bench(args.n)
+    if args.null_model:
+        engine, engine_rate = NullEngine(), None
+    else:
+        from classifier import registry
+
+        engine = registry.load_engine(settings, registry.resolve(settings, args.model))
+        engine.predict(texts[:64])  # warm-up, as the worker's first batch is not counted
+        start = time.perf_counter()
+        engine.predict(texts)
+        engine_rate = len(texts) / (time.perf_counter() - start)
+        print(f"engine {engine.version} ({engine.runtime}:{engine.precision}, {engine.parallel_batches} "
+              f"sub-batch(es) at once; {engine.path_reason}): {engine_rate:.1f} texts/s", flush=True)
 
     def work() -> None:
         if not args.profile:
@@ -124,6 +142,8 @@ def main() -> int:
     print(f"worker ({what}): {args.n} articles, Kafka in -> Kafka out, {rate:.1f} articles/s "
           f"(from the first batch out to the last, that batch's {uncounted} not counted; "
           f"model load and start-up excluded)")
+    if engine_rate:
+        print(f"worker / engine: {rate / engine_rate:.0%}")
     return 0
 
 

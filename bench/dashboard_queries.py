@@ -28,6 +28,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.machine import describe
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dashboard_seed import seed
@@ -254,6 +257,7 @@ def main() -> int:
     p.add_argument("--sqlite-optimize", action="store_true",
                    help="also measure SQLite after PRAGMA optimize (column sqlite+optimize)")
     args = p.parse_args()
+    print(f"machine: {describe()}", flush=True)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     results: dict[str, dict[tuple[str, str], float]] = {}

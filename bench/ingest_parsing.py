@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingest_corpus import TruthPage, feeds, pages
+from bench.machine import describe
 from ingest.extract import extract_page
 from ingest.feeds import parse_feed
 from ingest.parse_errors import ParseError
@@ -97,6 +98,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--min-seconds", type=float, default=2.0)
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
 
     corpus = pages(args.pages)
     feed_corpus = feeds(args.feeds, args.items)

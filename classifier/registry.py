@@ -164,14 +164,15 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
     if not (info.folder / "model.safetensors").is_file():
         raise ModelNotFound(f"model {info.version}: folder {info.folder} has no weights")
     m = settings.model
-    if m.threads:  # for torch here; ONNX Runtime's session takes it below
-        import torch
-
-        torch.set_num_threads(m.threads)
     device = pick_device(overrides.pop("device", m.device))
     precision, runtime, reason = serving_path(info.folder, device, overrides.pop("precision", m.precision),
                                                overrides.pop("runtime", m.runtime))
     parallel = pick_parallel_batches(overrides.pop("parallel_batches", m.parallel_batches), runtime, device)
+    threads = intra_op_threads(m.threads, parallel)  # for each of the runs at once
+    if threads and runtime == "torch" and device == "cpu":
+        import torch
+
+        torch.set_num_threads(threads)  # process-wide: every torch engine here runs this way
     opts = {
         "max_length": m.max_length, "max_batch_tokens": m.max_batch_tokens,
         "max_batch_size": m.max_batch_size, "precision": precision, "device": device,
@@ -182,8 +183,7 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
     if runtime == "onnxruntime":
         from classifier.serving.onnx_runtime import OrtRunner, ensure_onnx
 
-        opts["runner"] = OrtRunner(ensure_onnx(info.folder, precision, model),
-                                   threads=intra_op_threads(m.threads, parallel))
+        opts["runner"] = OrtRunner(ensure_onnx(info.folder, precision, model), threads=threads)
     return InferenceEngine(model, tokenizer, version=info.version, path_reason=reason, **opts)
 
 

@@ -106,17 +106,17 @@ class ModelSettings(_Section):
     runtime: Literal["auto", "torch", "onnxruntime"] = "auto"
     max_length: int = Field(default=128, ge=8, le=512)
     # The cap binds only when articles queue up (a backlog, a burst): then a larger batch, sorted
-    # by length into sub-batches, pads less. 256 against 64: the default model's worker +15 %
-    # (bench/classifier_worker.py, docs/experiments.md "E8"); the memory bound is the token budget.
-    max_batch_size: int = Field(default=256, ge=1)
+    # by length into sub-batches, pads less. 256 against 64: the default model's worker +15 %;
+    # 1,024 against 256: +3 to +18 % with torch bf16 (bench/classifier_worker.py,
+    # docs/experiments.md "E8", "E12"); the memory bound is the token budget, not this cap.
+    max_batch_size: int = Field(default=1024, ge=1)
     max_batch_tokens: int = Field(default=8192, ge=64)
     max_wait_ms: int = Field(default=50, ge=0)
     threads: int = Field(default=0, ge=0)  # 0: let torch decide
-    # How many of a batch's length-sorted sub-batches run at once, each on its own thread (with
-    # ONNX Runtime, each with threads / parallel_batches intra-op threads). 0 (auto): 2 with ONNX
-    # Runtime on a CPU of 2 or more cores, else 1. On 2 cores, two 1-thread runs beat one
-    # 2-thread run: a 3-layer network's small MatMuls parallelise poorly within an operator
-    # (docs/experiments.md "E9").
+    # How many of a batch's length-sorted sub-batches run at once, each on its own thread with
+    # threads / parallel_batches intra-op threads (torch or ONNX Runtime). 0 (auto): 2 on a CPU
+    # of 2 or more cores, else 1. On 2 cores, two 1-thread runs beat one 2-thread run: a small
+    # network's MatMuls parallelise poorly within an operator (docs/experiments.md "E9", "E12").
     parallel_batches: int = Field(default=0, ge=0)
     # Measure every inference path on each new version (`finpulse train`, and a retrained version
     # the gate lets serve) on the machine that trained it, and record the fastest faithful one

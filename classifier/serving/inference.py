@@ -33,6 +33,9 @@ class Encoded:
 
     ids: list[list[int]]
     texts: list[str] | None = None
+    # The lexical part's probabilities, when computed with the tokens (``encode(...,
+    # with_lexical=True)``: the worker does so on its tokenizer thread, off the network's path).
+    lexical: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -135,13 +138,15 @@ class InferenceEngine:
         self.runner: Runner = runner or TorchRunner(model, precision, self.device)
         self.pad_id = tokenizer.pad_token_id or 0
         # Sub-batches run this many at once on their own threads (the runner must take
-        # concurrent calls, as an ONNX Runtime session does); the lexical part meanwhile runs
+        # concurrent calls: an ONNX Runtime session does, and torch releases the GIL inside each
+        # operator, with autocast state per thread); the lexical part meanwhile runs
         # on the calling thread. Idle threads end when the engine is dropped (a hot swap).
         self.parallel_batches = parallel_batches
         self._pool = (ThreadPoolExecutor(parallel_batches, thread_name_prefix=f"engine-{version}")
                       if parallel_batches > 1 else None)
 
-    def encode(self, texts: Sequence[str]) -> Encoded:
+    def encode(self, texts: Sequence[str], *, with_lexical: bool = False) -> Encoded:
+        """Token ids (and, ``with_lexical``, the lexical part's probabilities) of ``texts``."""
         cap = self.max_length * CHARS_PER_TOKEN_CAP
         capped = [t[:cap] for t in texts]
         out = self.tokenizer(
@@ -150,7 +155,10 @@ class InferenceEngine:
         )
         # The lexical part reads the same prefix: its n-grams are hashed in Python, and a
         # megabyte of text held the interpreter long enough to lose the consumer group.
-        return Encoded(list(out["input_ids"]), capped if self.lexical is not None else None)
+        encoded = Encoded(list(out["input_ids"]), capped if self.lexical is not None else None)
+        if with_lexical:
+            encoded.lexical = self._lexical(encoded)
+        return encoded
 
     def _padded(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         width = max(len(r) for r in rows)
@@ -181,6 +189,8 @@ class InferenceEngine:
 
     def _lexical(self, encoded: Encoded) -> dict[str, np.ndarray] | None:
         """The lexical part's probabilities, when the model has one and it has a weight."""
+        if encoded.lexical is not None:
+            return encoded.lexical
         if self.lexical is None or self.lexical.weight == 0 or len(encoded) == 0:
             return None
         if encoded.texts is None:

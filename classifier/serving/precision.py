@@ -95,12 +95,14 @@ def available_cpus() -> int:
 
 
 def pick_parallel_batches(setting: int, runtime: str, device: str) -> int:
-    """Resolve ``model.parallel_batches`` 0 (auto): two sub-batches at once with ONNX Runtime on
-    a CPU of two or more cores (its session runs concurrent calls, without the GIL), else one.
-    torch on a CPU keeps one: its forward pass holds the GIL between operators."""
+    """Resolve ``model.parallel_batches`` 0 (auto): two sub-batches at once, each on half the
+    cores, on a CPU of two or more cores, else one. On 2 cores two 1-thread runs beat one
+    2-thread run with both runtimes: a small network's MatMuls parallelise poorly within an
+    operator, and in the worker a 2-thread torch run loses most when Kafka and the tokenizer
+    take a core (docs/experiments.md "E9" and "E12")."""
     if setting:
         return setting
-    return 2 if runtime == "onnxruntime" and device == "cpu" and available_cpus() >= 2 else 1
+    return 2 if device == "cpu" and available_cpus() >= 2 else 1
 
 
 def intra_op_threads(threads: int, parallel: int) -> int:

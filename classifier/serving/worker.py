@@ -1,9 +1,10 @@
 """``finpulse classify``: the streaming inference worker.
 
 A consumer in group ``<prefix>-classifier`` on ``news.raw`` fills micro-batches (size, token
-budget, wait). One helper thread tokenizes each batch and another classifies it, so the next
-batch is tokenized while the current one runs, and the main thread meanwhile polls and decodes
-the next batch and produces the previous one's results. The main thread produces one
+budget, wait). One helper thread tokenizes each batch (and runs the model's lexical part on it)
+and another runs the network on it, so the next batch is prepared while the current one runs;
+the main thread meanwhile polls and decodes the next batch and produces the previous one's
+results. The main thread produces one
 ``ClassifiedArticle`` per article to ``news.classified`` (keyed by article id).
 Undecodable or unclassifiable messages go to ``news.dlq`` with the reason. Offsets are committed
 only after every produce of the batch is acknowledged (at-least-once). The champion is polled
@@ -89,7 +90,7 @@ class Worker:
         if not texts:
             return Prepared(batch, self.engine, None)
         engine = self.engine
-        encoded = self.tokenizer_pool.submit(engine.encode, texts)
+        encoded = self.tokenizer_pool.submit(engine.encode, texts, with_lexical=True)
         return Prepared(batch, engine, self.model_pool.submit(lambda: engine.run(encoded.result())))
 
     def finish(self, prepared: Prepared) -> None:

@@ -66,6 +66,19 @@ def test_batched_fp32_engine_matches_one_at_a_time(tiny_model: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+def test_torch_sub_batches_run_at_once_give_the_same_labels(tiny_model: Path, precision: str) -> None:
+    # Several sub-batches of one batch run on their own threads at once (model.parallel_batches).
+    one = _engine(tiny_model, precision=precision, max_batch_tokens=64, max_batch_size=2)
+    two = _engine(tiny_model, precision=precision, max_batch_tokens=64, max_batch_size=2, parallel_batches=2)
+    texts = TEXTS * 3  # many sub-batches of up to 2 texts, finished in any order
+    expected, got = one.run(one.encode(texts)), two.run(two.encode(texts))
+    assert two._pool is not None and one._pool is None
+    assert (got.topic.argmax(1) == expected.topic.argmax(1)).all()
+    assert (got.sentiment.argmax(1) == expected.sentiment.argmax(1)).all()
+    assert np.abs(got.sentiment - expected.sentiment).max() < 1e-5
+
+
 def test_long_text_is_truncated_not_rejected(tiny_model: Path) -> None:
     engine = _engine(tiny_model)
     encoded = engine.encode(["word " * 200_000])

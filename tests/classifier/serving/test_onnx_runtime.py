@@ -14,6 +14,7 @@ import pytest
 from classifier.model.network import MultiTaskClassifier
 from classifier.serving.inference import InferenceEngine
 from classifier.serving.onnx_runtime import OrtRunner, encoder_depth, ensure_onnx, file_name
+from classifier.serving.paths import rule, this_machine
 from classifier.serving.precision import intra_op_threads, pick_parallel_batches, pick_runtime
 from finpulse.errors import ConfigError
 from tests.support import wait_until
@@ -119,7 +120,7 @@ def test_a_dropped_engine_s_threads_end(version_copy: Path) -> None:
 def test_pick_parallel_batches_and_their_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("classifier.serving.precision.available_cpus", lambda: 2)
     assert pick_parallel_batches(0, "onnxruntime", "cpu") == 2
-    assert pick_parallel_batches(0, "torch", "cpu") == 1  # its forward pass holds the GIL
+    assert pick_parallel_batches(0, "torch", "cpu") == 2
     assert pick_parallel_batches(0, "torch", "cuda") == 1
     assert pick_parallel_batches(3, "torch", "cpu") == 3  # a setting is taken as given
     assert intra_op_threads(0, 2) == 1 and intra_op_threads(0, 1) == 0  # 0: the runtime decides
@@ -144,8 +145,11 @@ def test_load_engine_follows_the_runtime_setting(tiny_run) -> None:
     from classifier import registry
 
     info = registry.resolve(tiny_run.settings)
-    auto = registry.load_engine(tiny_run.settings, info)
-    assert auto.runtime == "onnxruntime"  # auto on CPU
-    assert auto.parallel_batches == pick_parallel_batches(0, "onnxruntime", "cpu")
+    auto = registry.load_engine(tiny_run.settings, info, device="cpu")
+    expected = rule(this_machine("cpu"))  # the tiny model is not tuned: the rule serves it
+    assert (auto.runtime, auto.precision) == (expected.runtime, expected.precision)
+    assert auto.parallel_batches == pick_parallel_batches(0, auto.runtime, "cpu")
+    ort = registry.load_engine(tiny_run.settings, info, runtime="onnxruntime", precision="fp32")
+    assert ort.runtime == "onnxruntime" and len(ort.predict(TEXTS)) == len(TEXTS)
     engine = registry.load_engine(tiny_run.settings, info, runtime="torch")
     assert engine.runtime == "torch" and len(engine.predict(TEXTS)) == len(TEXTS)

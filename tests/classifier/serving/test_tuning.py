@@ -15,12 +15,14 @@ from classifier.serving.tuning import Candidate, candidate_paths, registry_candi
 
 AVX2 = Machine("cpu", "AVX2 CPU", frozenset({"avx2"}), 2)
 AMX = Machine("cpu", "AMX CPU", frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16"}), 2)
+AVX512_BF16 = Machine("cpu", "AVX-512 CPU", frozenset({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}), 2)
 GPU = Machine("cuda", "NVIDIA H100", frozenset(), 1)
 
 
 @pytest.mark.unit
 def test_the_rule_by_instruction_set() -> None:
     assert rule(AMX).path == "torch:bf16"
+    assert rule(AVX512_BF16).path == "torch:bf16"
     assert rule(AVX2, onnx=True).path == "onnxruntime:fp32"
     assert rule(AVX2, onnx=False).path == "torch:fp32"
     assert rule(GPU).path == "torch:fp32"
