@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The classifier's GPU checks in one go, for a machine with CUDA (issue #3): train the default
-# recipe on the GPU with the real command, run the throughput bench there (torch fp32, bf16,
-# fp16; default and large batches), split the engine's time into tokenizer, network and
-# lexical part, then compare training recipes (bench/classifier_recipes.py) until a deadline.
+# The classifier's GPU checks in one go, for a machine with CUDA: train the default recipe on
+# the GPU with the real command (which tunes the new version there: `finpulse models tune`),
+# run the throughput bench (torch fp32, bf16, fp16; default and large batches) and the whole
+# worker against its engine while sampling the GPU's utilisation, split the engine's time into
+# tokenizer, network and lexical part, then compare training recipes until a deadline.
 #
 #   FINPULSE_CONFIG=/path/to/scratch.yaml bash bench/gpu_checks.sh [OUT_DIR]
 #
@@ -17,8 +18,14 @@ N=${N:-20000}
 export PYTHONUNBUFFERED=1 FINPULSE_MODEL__DEVICE=cuda
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 start=$(date +%s)
-$PY -m finpulse train 2>&1 | tr '\r' '\n' | grep -v '^training:' | tee "$OUT/train.log"
+$PY bench/machine.py | tee "$OUT/machine.log"
+$PY -m system train 2>&1 | tr '\r' '\n' | grep -v '^training:' | tee "$OUT/train.log"
 echo "train wall: $(( $(date +%s) - start )) s"
+$PY -m system models tune --no-record 2>&1 | tr '\r' '\n' | grep -v '^tuning ' | tee "$OUT/tune.log"
+nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -lms 500 > "$OUT/gpu-utilisation.csv" &
+SAMPLER=$!
+$PY bench/classifier_worker.py --n "$N" 2>&1 | grep -v '^20' | tee "$OUT/worker.log"
+kill "$SAMPLER" || true
 $PY bench/classifier_throughput.py --device cuda --n "$N" --naive-n 2000 \
   --paths torch:fp32,torch:bf16,torch:fp16 2>&1 | tee "$OUT/throughput.log"
 FINPULSE_MODEL__MAX_BATCH_SIZE=512 FINPULSE_MODEL__MAX_BATCH_TOKENS=32768 \
