@@ -235,6 +235,15 @@ class DashboardSettings(_Section):
     label_window_days: int = Field(default=7, ge=1)
 
 
+class ApiSettings(_Section):
+    """The HTTP API (``finpulse api``): reads for other systems, with keys and scopes."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8600, ge=1, le=65535)
+    # Requests per minute per API key (a token bucket in each API process; bursts up to this).
+    rate_per_minute: int = Field(default=600, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FINPULSE_",
@@ -249,6 +258,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     ingest: IngestSettings = IngestSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    api: ApiSettings = ApiSettings()
     var_dir: Path = REPO_ROOT / "var"
     log_level: str = "INFO"
 

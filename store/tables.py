@@ -371,3 +371,20 @@ class PartRestart(Base):
     at: Mapped[datetime]
 
     __table_args__ = (Index("ix_part_restarts_part_at", "part", "at"),)
+
+
+class ApiKey(Base):
+    """A key for the HTTP API (``store/queries/api_keys.py``). Only a SHA-256 of the whole key
+    is kept; ``prefix`` (its first, non-secret part) finds the row. ``scopes``: comma-separated,
+    sorted. Revoked keys stay, so a name is never reused."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(8), unique=True, index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]

@@ -21,7 +21,7 @@ from finpulse.lifecycle import configure_logging, follow_supervisor
 from finpulse.settings import Settings
 
 PART_CLIS = ("system.commands", "store.cli", "ingest.cli", "classifier.cli",
-             "alerts.cli", "dashboard.cli")
+             "alerts.cli", "dashboard.cli", "api.cli")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 

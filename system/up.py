@@ -1,7 +1,7 @@
 """``finpulse up``: the whole system on one machine, with its embedded defaults.
 
 Starts the local broker unless an external one is configured, migrates the database, starts
-the sink, ingest (with the demo replay) and the dashboard, makes sure a champion model exists
+the sink, ingest (with the demo replay), the dashboard and the read API, makes sure a champion model exists
 (training the default one on first run, with progress), then starts the classifier, the alert
 engine, the retraining watch and the shadow scorer (idle until a challenger is in shadow).
 Ctrl-C (or SIGTERM, SIGHUP) stops everything cleanly, and the broker if it was started here;
@@ -71,6 +71,9 @@ def run_up(settings: Settings, *, demo: bool = True, dashboard: bool = True) -> 
         if dashboard:
             sup.add("dashboard", part("dashboard"))
             say(f"dashboard: http://{settings.dashboard.host}:{settings.dashboard.port}")
+        sup.add("api", part("api"))
+        say(f"read API: http://{settings.api.host}:{settings.api.port}/v1/docs "
+            "(keys: `finpulse api keys create`)")
         ensure_model(settings)
         if stop.is_set():
             return 130

@@ -17,7 +17,7 @@ from tests.support import REPO
 pytestmark = pytest.mark.unit
 
 KERNEL = "finpulse"
-PARTS = ("ingest", "classifier", "store", "alerts", "dashboard")
+PARTS = ("ingest", "classifier", "store", "alerts", "dashboard", "api")
 APPLICATION = "system"
 PACKAGES = (KERNEL, APPLICATION, *PARTS)
 

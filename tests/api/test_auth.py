@@ -1,0 +1,84 @@
+"""Keys and scopes: no key or a bad one is a 401, a key without the route's scope a 403 naming
+the scope, a revoked key a 401; the key goes as a Bearer token or in X-API-Key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from store.db import session_factory
+from store.queries.api_keys import revoke_key
+from tests.api.conftest import Api
+
+pytestmark = pytest.mark.integration
+
+READS = ["/v1/series", "/v1/articles", "/v1/alerts", "/v1/models", "/v1/models/champion"]
+LABEL = {"labels": [{"text": "Acme beats estimates", "task": "sentiment", "label": "bullish"}]}
+
+
+def _ack(api: Api, name: str):
+    return api.post("/v1/alerts/a-earnings/ack", name)
+
+
+def _label(api: Api, name: str):
+    return api.post("/v1/labels", name, json=LABEL)
+
+
+def test_no_key_is_401_on_every_route_but_health(api: Api) -> None:
+    for path in READS:
+        r = api.client.get(path)
+        assert r.status_code == 401, path
+        assert "missing API key" in r.json()["detail"]
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert api.client.post("/v1/labels", json=LABEL).status_code == 401
+    assert api.client.post("/v1/alerts/a-earnings/ack").status_code == 401
+    assert api.client.get("/v1/health").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [
+    {"Authorization": "Bearer fp_00000000_notarealsecret"},
+    {"Authorization": "Bearer "},
+    {"Authorization": "Basic dXNlcjpwdw=="},
+    {"X-API-Key": "nonsense"},
+])
+def test_a_bad_key_is_401(api: Api, headers: dict[str, str]) -> None:
+    r = api.client.get("/v1/models", headers=headers)
+    assert r.status_code == 401
+    assert "API key" in r.json()["detail"]
+
+
+def test_the_key_may_come_in_x_api_key(api: Api) -> None:
+    r = api.client.get("/v1/models", headers={"X-API-Key": api.keys["reader"]})
+    assert r.status_code == 200
+
+
+def test_read_scope_reads_but_neither_labels_nor_acks(api: Api) -> None:
+    for path in READS:
+        assert api.get(path, "reader").status_code == 200, path
+    r = _label(api, "reader")
+    assert r.status_code == 403 and "'label' scope" in r.json()["detail"]
+    r = _ack(api, "reader")
+    assert r.status_code == 403 and "'operate' scope" in r.json()["detail"]
+
+
+def test_label_scope_labels_only(api: Api) -> None:
+    assert _label(api, "labeler").status_code == 200
+    r = api.get("/v1/articles", "labeler")
+    assert r.status_code == 403 and "'read' scope" in r.json()["detail"]
+    assert _ack(api, "labeler").status_code == 403
+
+
+def test_operate_scope_acks_only(api: Api) -> None:
+    assert _ack(api, "operator").status_code == 200
+    r = api.get("/v1/alerts", "operator")
+    assert r.status_code == 403 and "'read' scope" in r.json()["detail"]
+    assert _label(api, "operator").status_code == 403
+
+
+def test_a_revoked_key_is_401(api: Api) -> None:
+    assert api.get("/v1/models").status_code == 200
+    with session_factory(api.settings.database).begin() as session:
+        revoke_key(session, "reader", now=datetime.now(UTC))
+    r = api.get("/v1/models")
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]

@@ -1,0 +1,38 @@
+"""The OpenAPI document: valid JSON at /v1/openapi.json listing every route, each response
+described, and the docs page served."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.api.conftest import Api
+
+pytestmark = pytest.mark.integration
+
+ROUTES = {
+    "/v1/health": {"get"}, "/v1/series": {"get"}, "/v1/articles": {"get"},
+    "/v1/alerts": {"get"}, "/v1/alerts/{alert_id}/ack": {"post"}, "/v1/models": {"get"},
+    "/v1/models/champion": {"get"}, "/v1/labels": {"post"},
+}
+
+
+def test_openapi_lists_every_route_with_its_responses(api: Api) -> None:
+    r = api.client.get("/v1/openapi.json")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    doc = json.loads(r.text)
+    assert doc["openapi"].startswith("3.")
+    assert {p: set(ops) for p, ops in doc["paths"].items()} == ROUTES
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+            assert ok, (path, method)
+            if path != "/v1/health":
+                assert {"401", "403", "429"} <= set(op["responses"]), (path, method)
+    assert {"HTTPBearer", "APIKeyHeader"} <= set(doc["components"]["securitySchemes"])
+
+
+def test_docs_are_served(api: Api) -> None:
+    r = api.client.get("/v1/docs")
+    assert r.status_code == 200 and "/v1/openapi.json" in r.text
