@@ -306,7 +306,7 @@ def _transaction(settings: Settings) -> Iterator:
 
 
 def _labels_import(args: argparse.Namespace, settings: Settings) -> int:
-    from classifier.retraining.label_csv import import_rows, read_labels_csv
+    from finpulse.labels import import_rows, read_labels_csv
     from store.queries.label_admin import articles_by_text, import_labels
 
     now = datetime.now(UTC)
@@ -323,7 +323,7 @@ def _labels_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _labels_export(args: argparse.Namespace, settings: Settings) -> int:
-    from classifier.retraining.label_csv import write_labels_csv
+    from finpulse.labels import write_labels_csv
     from store.queries.label_admin import export_rows
 
     with _transaction(settings) as session:

@@ -11,7 +11,7 @@ from api.auth import Labeler
 from api.context import Context
 from api.errors import AUTH, BAD_INPUT
 from api.schemas import LabelIn, LabelsIn, LabelsResult
-from classifier.retraining.label_csv import LabelRecord, import_rows, parse_row
+from finpulse.labels import LabelRecord, import_rows, parse_row
 from store.queries.label_admin import articles_by_text, import_labels
 
 router = APIRouter(tags=["labels"])

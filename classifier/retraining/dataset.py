@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,16 +29,12 @@ from classifier.label_maps import IGNORE, TASKS
 from classifier.retraining.agreement import Vote, agreement, resolve_all
 from classifier.training.data import Dataset, Example, load_seed
 from finpulse.errors import ConfigError
+from finpulse.labels import normalise
 from store.db import session_factory
 from store.queries.label_admin import label_rows
 
 SEED_DEV, HOLDOUT = "seed_dev", "analyst_holdout"
 _SPACE = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """The identity of a text for dedup and overrides: NFKC, case-folded, single spaces."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
 
 
 def is_held_out(article_id: str, fraction: float) -> bool:

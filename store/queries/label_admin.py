@@ -20,10 +20,10 @@ from sqlalchemy import Text, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from finpulse.errors import ConfigError
+from finpulse.labels import IMPORT_SOURCE
 from store import tables as m
 from store.upsert import upsert
 
-IMPORT_SOURCE = "label-import"  # the source of stub articles created for text-only labels
 CHUNK = 500
 
 

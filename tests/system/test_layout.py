@@ -1,5 +1,6 @@
 """The layers hold: the kernel (``finpulse``) imports no part and not the application layer
-(``system``), no part imports ``system``, and no module-level imports go round in a cycle."""
+(``system``), no part imports ``system``, a part reaches another only through ``store``, and
+no module-level imports go round in a cycle."""
 
 from __future__ import annotations
 
@@ -172,6 +173,18 @@ def test_the_kernel_imports_no_part_and_not_the_application() -> None:
 def test_no_part_imports_the_application_layer() -> None:
     graph = import_graph(all_imports)
     offenders = {name: sorted(t for t in targets if t.split(".")[0] == APPLICATION)
+                 for name, targets in graph.items() if name.split(".")[0] in PARTS}
+    assert not {n: t for n, t in offenders.items() if t}
+
+
+def test_a_part_reaches_another_only_through_store() -> None:
+    # ARCHITECTURE.md: parts talk through Kafka topics, store's query functions or the kernel.
+    graph = import_graph(all_imports)
+    def foreign(name: str, target: str) -> bool:
+        part, other = name.split(".")[0], target.split(".")[0]
+        return other in PARTS and other not in {part, "store"}
+
+    offenders = {name: sorted(t for t in targets if foreign(name, t))
                  for name, targets in graph.items() if name.split(".")[0] in PARTS}
     assert not {n: t for n, t in offenders.items() if t}
 

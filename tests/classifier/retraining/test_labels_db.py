@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from classifier.label_maps import IGNORE
-from classifier.retraining.dataset import HOLDOUT, is_held_out, load_labelset, normalise
-from classifier.retraining.label_csv import stub_article_id
+from classifier.retraining.dataset import HOLDOUT, is_held_out, load_labelset
 from finpulse.errors import ConfigError
+from finpulse.labels import normalise, stub_article_id
 from store.db import session_factory
 from store.queries import label_admin
 from store.queries.labels import save_labels

@@ -5,7 +5,8 @@ id or name (``Earnings``, ``bullish``); ``labeled_at`` is ISO 8601 (a time witho
 taken as UTC; empty means "now"). A row with a text but no article id labels the stored article
 with the same text up to whitespace (its title, or title and text), when there is one; else a
 stub article is created for the text. Parsing is pure (``parse_labels_csv`` on a string); the
-database side is ``store.queries.label_admin``.
+database side is ``store.queries.label_admin``. In the kernel because the CLI (``finpulse labels
+import``), the read API (``POST /v1/labels``) and the dashboard apply the same rules.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ import csv
 import io
 import re
 import reprlib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from classifier.label_maps import LABELS
-from classifier.retraining.dataset import normalise
 from finpulse.errors import ConfigError
-from finpulse.schemas import article_id_for_source
-from store.queries.label_admin import IMPORT_SOURCE
+from finpulse.schemas import SENTIMENTS, TOPICS, article_id_for_source
 
+LABELS: dict[str, tuple[str, ...]] = {"topic": TOPICS, "sentiment": SENTIMENTS}
+IMPORT_SOURCE = "label-import"  # the source of stub articles created for text-only labels
+_SPACE = re.compile(r"\s+")
 COLUMNS = ("article_id", "text", "task", "label", "labeled_by", "labeled_at")
 REQUIRED = ("task", "label", "labeled_by")
 MAX_ERRORS = 10
@@ -38,6 +40,11 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no d
 # Values quoted back in a message: a field can be megabytes long.
 _short = reprlib.Repr()
 _short.maxstring = _short.maxother = 60
+
+
+def normalise(text: str) -> str:
+    """The identity of a text for dedup and overrides: NFKC, case-folded, single spaces."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
 
 
 @dataclass(frozen=True)

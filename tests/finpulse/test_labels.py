@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from classifier.retraining.label_csv import format_labels_csv, parse_labels_csv
 from finpulse.errors import ConfigError
+from finpulse.labels import format_labels_csv, parse_labels_csv
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)

@@ -17,14 +17,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from classifier.label_maps import LABELS
-from classifier.retraining.label_csv import (
+from finpulse.errors import ConfigError
+from finpulse.labels import (
     COLUMNS,
     LabelRecord,
     import_rows,
     parse_labels_csv,
     read_labels_csv,
 )
-from finpulse.errors import ConfigError
 from tests.fuzz.conftest import check_message, fuzz
 
 pytestmark = pytest.mark.unit
