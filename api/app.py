@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from api import errors
 from api.context import ApiContext
 from api.ratelimit import TokenBuckets
-from api.routes import alerts, articles, health, labels, models, series
+from api.routes import alerts, articles, health, labels, models, series, stream
 from finpulse.settings import Settings
 from store.db import session_factory
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     v1 = APIRouter(prefix=PREFIX)
-    for part in (health, series, articles, alerts, models, labels):
+    for part in (health, series, articles, alerts, models, labels, stream):
         v1.include_router(part.router)
     app.include_router(v1)
     return app

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.integration
 ROUTES = {
     "/v1/health": {"get"}, "/v1/series": {"get"}, "/v1/articles": {"get"},
     "/v1/alerts": {"get"}, "/v1/alerts/{alert_id}/ack": {"post"}, "/v1/models": {"get"},
-    "/v1/models/champion": {"get"}, "/v1/labels": {"post"},
+    "/v1/models/champion": {"get"}, "/v1/labels": {"post"}, "/v1/stream": {"get"},
 }
+STREAMS = {"/v1/stream"}  # text/event-stream, not JSON
 
 
 def test_openapi_lists_every_route_with_its_responses(api: Api) -> None:
@@ -26,7 +27,8 @@ def test_openapi_lists_every_route_with_its_responses(api: Api) -> None:
     assert {p: set(ops) for p, ops in doc["paths"].items()} == ROUTES
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+            media = "text/event-stream" if path in STREAMS else "application/json"
+            ok = op["responses"]["200"]["content"][media]["schema"]
             assert ok, (path, method)
             if path != "/v1/health":
                 assert {"401", "403", "429"} <= set(op["responses"]), (path, method)
