@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
 import yaml
 
+from finpulse.lifecycle import die_with_parent, parent_death_signal
 from finpulse.settings import Settings
 
 APP = Path(__file__).resolve().parent / "app.py"
@@ -52,5 +54,9 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     print(f"finpulse dashboard on http://{settings.dashboard.host}:"
           f"{args.port or settings.dashboard.port}", flush=True)
     cmd = streamlit_command(settings, args.port)
+    if parent_death_signal():
+        # Tied to a supervisor: Streamlit can miss a SIGTERM that arrives while it starts, and
+        # it holds nothing to flush, so it is killed outright when the supervisor dies.
+        die_with_parent(signal.SIGKILL)
     os.execve(cmd[0], cmd, env)
     return 0  # not reached

@@ -16,6 +16,7 @@ from collections.abc import Callable, MutableMapping
 # Set by the supervisor in each child's environment: the pid the child must not outlive.
 SUPERVISOR_PID_ENV = "FINPULSE_SUPERVISOR_PID"
 _PR_SET_PDEATHSIG = 1
+_PR_GET_PDEATHSIG = 2
 
 
 def configure_logging(level: str) -> None:
@@ -59,6 +60,15 @@ def parent_death_hook(sig: int = signal.SIGTERM) -> Callable[[], bool] | None:
         return None
     prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
     return lambda: prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+
+
+def parent_death_signal() -> int:
+    """The signal this process gets when its parent dies (0: none, or not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    sig = ctypes.c_int(0)
+    return sig.value if prctl(_PR_GET_PDEATHSIG, ctypes.byref(sig), 0, 0, 0) == 0 else 0
 
 
 def follow_supervisor(environ: MutableMapping[str, str]) -> None:

@@ -21,7 +21,7 @@ from tests.support import REPO, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
 
-PARTS = 6  # sink, dashboard, classify, alerts, retrain --watch, shadow, ingest: 7 less the demo
+PARTS = 7  # sink, dashboard, api, classify, alerts, retrain --watch, shadow, ingest: 8 less the demo
 
 
 def descendants(root: int) -> set[int]:
@@ -44,6 +44,16 @@ def descendants(root: int) -> set[int]:
     return found
 
 
+def commands(pids: set[int]) -> list[str]:
+    out = []
+    for pid in sorted(pids):
+        try:
+            out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120])
+        except OSError:
+            continue
+    return out
+
+
 def alive(pids: set[int]) -> set[int]:
     out = set()
     for pid in pids:
@@ -61,7 +71,7 @@ def up_settings(make_settings, migrated, kafka: KafkaSettings, tmp_path: Path) -
     sources.write_text("sources: []\n")
     settings = migrated(make_settings(
         kafka=kafka, ingest=IngestSettings(sources_file=sources, state_dir=tmp_path / "ingest"),
-        dashboard={"port": free_port()},
+        dashboard={"port": free_port()}, api={"port": free_port()},
     ))
     return settings
 
@@ -80,8 +90,11 @@ def run_and_end(up: subprocess.Popen[bytes], end, expect: int) -> None:
         children = wait_until(lambda: (len(d := descendants(up.pid)) >= expect and d),
                               timeout_s=240, what=f"{expect} processes under finpulse up")
         end(up)
-        wait_until(lambda: not alive(children), timeout_s=90,
-                   what="every process finpulse up started to end")
+        try:
+            wait_until(lambda: not alive(children), timeout_s=90,
+                       what="every process finpulse up started to end")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; still running: {commands(alive(children))}") from None
         up.wait(60)
     finally:  # a failed test must not leave its processes to the next one
         for pid in alive(children | descendants(up.pid)):
