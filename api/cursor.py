@@ -7,11 +7,10 @@ ask for the articles published up to and including that time and skip those alre
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from api import tokens
 
 
 @dataclass(frozen=True)
@@ -26,17 +25,16 @@ class Cursor:
 
 
 def encode(c: Cursor) -> str:
-    raw = json.dumps({"p": c.published.isoformat(), "i": c.id, "n": c.seen_at_time})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return tokens.pack({"p": c.published.isoformat(), "i": c.id, "n": c.seen_at_time})
 
 
 def decode(token: str) -> Cursor:
     """The cursor in ``token``; ``ValueError`` if it is not one this API handed out."""
     try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        raw = tokens.unpack(token)
         published = datetime.fromisoformat(raw["p"])
         cursor = Cursor(published.astimezone(UTC), str(raw["i"]), int(raw["n"]))
-    except (ValueError, TypeError, KeyError, OverflowError, binascii.Error, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as exc:
         raise ValueError("cursor: not a cursor returned by this API (pass `next` unchanged)") from exc
     if published.tzinfo is None or cursor.seen_at_time < 1:
         raise ValueError("cursor: not a cursor returned by this API (pass `next` unchanged)")

@@ -8,25 +8,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from finpulse.errors import ConfigError
 from finpulse.settings import Settings
+from store.db import transaction
+from store.migrate import upgrade
 from store.queries import api_keys
 
 
 @contextmanager
 def _transaction(settings: Settings) -> Iterator[Session]:
-    from store.db import session_factory
-    from store.migrate import upgrade
-
-    try:
-        upgrade(settings.database)
-        with session_factory(settings.database).begin() as session:
-            yield session
-    except SQLAlchemyError as exc:
-        raise ConfigError(f"database {settings.database.url} unavailable: {exc}") from exc
+    with transaction(settings.database) as session:  # database errors: a ConfigError
+        upgrade(settings.database)  # the keys table may be newer than the database
+        yield session
 
 
 def create(settings: Settings, name: str, scopes: Sequence[str]) -> tuple[api_keys.ApiKey, str]:

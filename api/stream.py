@@ -16,8 +16,6 @@ through a bounded queue: a slow client slows the consumer down instead of fillin
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import itertools
 import json
 import logging
@@ -31,6 +29,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from api import tokens
 from finpulse.errors import ContractError
 from finpulse.schemas import AlertEvent, ClassifiedArticle, decode
 from finpulse.settings import KafkaSettings
@@ -51,8 +50,7 @@ Positions = dict[str, dict[int, int]]  # token key -> partition -> next offset
 def encode_token(positions: Mapping[str, Mapping[int, int]]) -> str:
     body = {key: {str(p): off for p, off in sorted(parts.items())}
             for key, parts in sorted(positions.items()) if parts}
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return tokens.pack(body)
 
 
 def decode_token(token: str) -> Positions:
@@ -60,8 +58,8 @@ def decode_token(token: str) -> Positions:
     bad = ValueError("last_event_id: not an event id from this stream (pass the `id` of the "
                      "last event received, unchanged)")
     try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error) as exc:
+        raw = tokens.unpack(token)
+    except ValueError as exc:
         raise bad from exc
     if not isinstance(raw, dict) or not set(raw) <= set(KEYS.values()):
         raise bad

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -195,16 +193,10 @@ def _models_rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 def _models_tune(args: argparse.Namespace, settings: Settings) -> int:
     from classifier import registry
-    from classifier.serving.paths import this_machine
-    from classifier.serving.precision import pick_device
-    from classifier.serving.tuning import REFERENCE, candidate_paths, registry_candidates, tune
+    from classifier.serving.tuning import tune
 
     info = registry.resolve(settings, args.version)
-    device = pick_device(settings.model.device)
-    paths = args.paths.split(",") if args.paths else candidate_paths(this_machine(device))
-    paths = [REFERENCE, *[p for p in paths if p != REFERENCE]]
-    candidates = registry_candidates(settings, info, paths, device)
-    result = tune(settings, info, device=device, candidates=candidates, limit=args.limit,
+    result = tune(settings, info, paths=args.paths.split(",") if args.paths else None, limit=args.limit,
                   timing_texts=args.timing_texts, record=not args.no_record)
     print("\n".join(result.lines()))
     if not args.no_record:
@@ -290,19 +282,10 @@ def _retrain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@contextmanager
-def _transaction(settings: Settings) -> Iterator:
-    """A session in a transaction; database errors become ``ConfigError`` naming the URL."""
-    from sqlalchemy.exc import SQLAlchemyError
+def _transaction(settings: Settings):
+    from store.db import transaction
 
-    from store.db import session_factory
-
-    try:
-        with session_factory(settings.database).begin() as session:
-            yield session
-    except SQLAlchemyError as exc:
-        raise ConfigError(f"database {settings.database.url} unavailable (run `finpulse db "
-                          f"upgrade`?): {exc}") from exc
+    return transaction(settings.database)
 
 
 def _labels_import(args: argparse.Namespace, settings: Settings) -> int:

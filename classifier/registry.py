@@ -125,8 +125,8 @@ def register(settings: Settings, version: str, folder: Path, *, base_model: str,
 
 
 def champion(settings: Settings) -> VersionInfo | None:
-    row = in_transaction(settings, lambda s: (r := q.champion(s)) and (r.version, r.path))
-    return VersionInfo(row[0], Path(row[1])) if row else None
+    row = in_transaction(settings, q.champion)  # sessions keep rows readable after commit
+    return VersionInfo(row.version, Path(row.path)) if row else None
 
 
 def champion_version(settings: Settings) -> str | None:
@@ -146,8 +146,8 @@ def resolve(settings: Settings, version_or_dir: str | None = None) -> VersionInf
             raise ModelNotFound(f"{path} is not a model version folder (no model.safetensors)")
         manifest = read_meta(path).get("manifest", {})
         return VersionInfo(manifest.get("version", path.name), path)
-    row = in_transaction(settings, lambda s: (r := q.get_version(s, version_or_dir)) and (r.version, r.path))
-    return VersionInfo(row[0], Path(row[1]))
+    row = in_transaction(settings, lambda s: q.get_version(s, version_or_dir))
+    return VersionInfo(row.version, Path(row.path))
 
 
 def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
@@ -190,17 +190,19 @@ def load_engine(settings: Settings, info: VersionInfo, **overrides: Any):
 def serving_path(folder: Path, device: str, precision: str, runtime: str) -> tuple[str, str, str]:
     """(precision, runtime, why): both ``auto`` serve what was measured on this machine (or the
     rule for it); a path set in the settings is served as set."""
-    from classifier.serving.paths import choose, this_machine
+    from classifier.serving.paths import choose, rule, this_machine
     from classifier.serving.precision import pick_precision, pick_runtime
 
     if precision == "auto" and runtime == "auto":
-        choice = choose(folder, this_machine(device))
+        machine = this_machine(device)
+        choice = choose(folder, machine)
         try:
             return (pick_precision(choice.precision, device),
                     pick_runtime(choice.runtime, device, choice.precision), choice.reason)
         except ConfigError as exc:  # e.g. recorded with onnxruntime, which is not installed now
-            precision, runtime = "auto", "auto"
-            log.warning("the recorded path %s cannot serve here (%s); falling back", choice.path, exc)
+            log.warning("the recorded path %s cannot serve here (%s); the rule serves", choice.path, exc)
+            choice = rule(machine)
+            return choice.precision, choice.runtime, choice.reason
     precision = pick_precision(precision, device)
     return precision, pick_runtime(runtime, device, precision), "set in model.precision / model.runtime"
 

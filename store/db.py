@@ -6,15 +6,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from finpulse.errors import ConfigError
 from finpulse.settings import DatabaseSettings
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,17 @@ def get_engine(db: DatabaseSettings) -> Engine:
 
 def session_factory(db: DatabaseSettings) -> sessionmaker[Session]:
     return sessionmaker(get_engine(db), expire_on_commit=False)
+
+
+@contextmanager
+def transaction(db: DatabaseSettings) -> Iterator[Session]:
+    """A session in one transaction, for a command: a database error becomes a ``ConfigError``
+    naming the URL, which the CLI prints without a traceback."""
+    try:
+        with session_factory(db).begin() as session:
+            yield session
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"database {db.url} unavailable (run `finpulse db upgrade`?): {exc}") from exc
 
 
 def dialect_name(session: Session) -> str:

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
-from finpulse.settings import KafkaSettings
+from finpulse.settings import KafkaSettings, Settings
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
@@ -87,3 +87,15 @@ class InThread:
         assert not self.thread.is_alive(), "the thread did not stop within 60 s"
         if "error" in self.result:
             raise self.result["error"]
+
+
+def committed(settings: Settings, group: str, topic: str) -> int:
+    """The offsets consumer group ``group`` (a part's name) has committed on ``topic``, summed
+    over its partitions."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers,
+                             group_id=settings.group(group), enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in range(settings.kafka.partitions)]
+        return sum(consumer.committed(tp) or 0 for tp in tps)
+    finally:
+        consumer.close()

@@ -8,7 +8,7 @@ import importlib.metadata
 import torch
 
 from classifier import registry
-from classifier.serving.paths import ISA_FLAGS, read_tuning, this_machine
+from classifier.serving.paths import read_tuning, this_machine
 from classifier.serving.precision import pick_device
 from finpulse.errors import ConfigError
 from finpulse.settings import Settings
@@ -23,13 +23,12 @@ def _version(package: str) -> str:
 
 def report(settings: Settings, info: registry.VersionInfo | None) -> list[str]:
     cpu = this_machine("cpu")
-    flags = " ".join(f for f in ISA_FLAGS if f in cpu.flags) or "none of " + ", ".join(ISA_FLAGS)
     if torch.cuda.is_available():
         gpus = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
     else:
         gpus = f"none (torch built for CUDA {torch.version.cuda or '-'})"
     m = settings.model
-    lines = [f"CPU: {cpu.name}; {cpu.cores} usable cores; flags: {flags}",
+    lines = [f"CPU: {cpu.describe()}",
              f"GPU: {gpus}",
              f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
              f"onnxruntime {_version('onnxruntime')}, transformers {_version('transformers')}",

@@ -25,36 +25,10 @@ from typing import Any
 import torch
 
 from classifier.serving.onnx_runtime import onnx_available
-from classifier.serving.precision import available_cpus
+from finpulse.machine import Machine, this_cpu
 
 TUNING_FILE = "tuning.json"
 FORMAT = "finpulse-tuning/1"
-# The flags that change which path is fastest: wide vectors, int8 dot products, bf16 dot
-# products and the AMX tile units.
-ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-
-
-@dataclass(frozen=True)
-class Machine:
-    device: str  # "cpu" or "cuda"
-    name: str  # CPU model or GPU name
-    flags: frozenset[str]
-    cores: int
-
-    @property
-    def key(self) -> str:
-        """What a tuning record is filed under."""
-        if self.device == "cuda":
-            return f"cuda|{self.name}"
-        return f"cpu|{self.name}|{'+'.join(f for f in ISA_FLAGS if f in self.flags)}|{self.cores} cores"
-
-    def describe(self) -> str:
-        if self.device == "cuda":
-            return f"GPU {self.name}"
-        have = " ".join(f for f in ISA_FLAGS if f in self.flags) or "none of " + ", ".join(ISA_FLAGS)
-        return f"{self.name}; {self.cores} usable cores; flags: {have}"
-
-
 @dataclass(frozen=True)
 class Choice:
     runtime: str
@@ -66,28 +40,10 @@ class Choice:
         return f"{self.runtime}:{self.precision}"
 
 
-def read_cpuinfo(text: str | None = None) -> tuple[str, frozenset[str]]:
-    """The CPU model and its ISA flags from ``/proc/cpuinfo`` (or ``text``)."""
-    if text is None:
-        try:
-            text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-        except OSError:
-            text = ""
-    model, flags = "unknown CPU", frozenset()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name" and model == "unknown CPU":
-            model = value.strip()
-        elif key.strip() == "flags" and not flags:
-            flags = frozenset(value.split()) & frozenset(ISA_FLAGS)
-    return model, flags
-
-
 def this_machine(device: str) -> Machine:
     if device == "cuda":
         return Machine("cuda", torch.cuda.get_device_name(0), frozenset(), 1)
-    model, flags = read_cpuinfo()
-    return Machine("cpu", model, flags, available_cpus())
+    return this_cpu()
 
 
 def rule(machine: Machine, *, onnx: bool | None = None) -> Choice:

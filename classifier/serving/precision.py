@@ -4,7 +4,6 @@ autocast, fp16/bf16 on CUDA, or int8 dynamic quantisation on CPU."""
 from __future__ import annotations
 
 import copy
-import os
 import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -14,6 +13,7 @@ import torch
 
 from classifier.serving.onnx_runtime import ORT_PRECISIONS, onnx_available
 from finpulse.errors import ConfigError
+from finpulse.machine import available_cpus
 
 CPU_PRECISIONS = ("fp32", "bf16", "int8")
 CUDA_PRECISIONS = ("fp32", "fp16", "bf16")
@@ -84,14 +84,6 @@ def pick_runtime(runtime: str, device: str, precision: str) -> str:
     elif runtime not in RUNTIMES:
         raise ConfigError(f"model.runtime must be auto or one of {RUNTIMES}, got {runtime!r}")
     return runtime
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, which containers narrow), else the count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        return os.cpu_count() or 1
 
 
 def pick_parallel_batches(setting: int, runtime: str, device: str) -> int:

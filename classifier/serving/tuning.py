@@ -23,11 +23,12 @@ from tqdm.auto import tqdm
 
 from classifier import registry
 from classifier.serving.onnx_runtime import ORT_PRECISIONS, onnx_available
-from classifier.serving.paths import Machine, this_machine, write_entry
+from classifier.serving.paths import this_machine, write_entry
 from classifier.serving.precision import pick_device
 from classifier.training.data import Example, load_seed
 from classifier.training.evaluate import reports_from_probs, summary
 from finpulse.errors import ConfigError
+from finpulse.machine import Machine
 from finpulse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -158,17 +159,21 @@ def _judge(trial: Trial, reference: Trial) -> None:
 
 
 def tune(settings: Settings, info: registry.VersionInfo, *, device: str | None = None,
-         candidates: Sequence[Candidate] | None = None, limit: int | None = None,
+         paths: Sequence[str] | None = None, candidates: Sequence[Candidate] | None = None,
+         dev: Sequence[Example] | None = None, limit: int | None = None,
          timing_texts: int = TIMING_TEXTS, record: bool = True, progress: bool = True) -> Tuning:
-    """Try every candidate, choose the fastest faithful one, and (``record``) file it in the
-    version folder under this machine."""
+    """Try every candidate (``paths``, by default every one this machine supports, with the
+    reference always among them; or ready ``candidates``), choose the fastest faithful one, and
+    (``record``) file it in the version folder under this machine. ``dev`` is the version's dev
+    split when the caller holds it already."""
     device = pick_device(device or settings.model.device)
     machine = this_machine(device)
     if candidates is None:
-        candidates = registry_candidates(settings, info, candidate_paths(machine), device)
+        wanted = [REFERENCE, *[p for p in paths or candidate_paths(machine) if p != REFERENCE]]
+        candidates = registry_candidates(settings, info, wanted, device)
     if not any(c.path == REFERENCE for c in candidates):
         raise ConfigError(f"tuning needs the reference path {REFERENCE} among the candidates")
-    dev = dev_split(settings, info, limit)
+    dev = list(dev)[:limit] if dev is not None else dev_split(settings, info, limit)
     timing = [dev[i % len(dev)].text for i in range(timing_texts)]
     trials: list[Trial] = []
     with tqdm(candidates, unit="path", desc=f"tuning {info.version}", disable=not progress) as bar:
@@ -190,14 +195,15 @@ def tune(settings: Settings, info: registry.VersionInfo, *, device: str | None =
     return result
 
 
-def tune_new_version(settings: Settings, version: str, folder, *, progress: bool = True) -> str | None:
+def tune_new_version(settings: Settings, version: str, folder, *, dev: Sequence[Example] | None = None,
+                     progress: bool = True) -> str | None:
     """Tune a version just written, before it is registered (so before it can serve), when
     ``model.tune_new_versions`` is on. Returns the chosen path, or None when off or when the
     tuning failed (logged: the rule for this machine then serves it until it is tuned)."""
     if not settings.model.tune_new_versions:
         return None
     try:
-        result = tune(settings, registry.VersionInfo(version, folder), progress=progress)
+        result = tune(settings, registry.VersionInfo(version, folder), dev=dev, progress=progress)
     except (ConfigError, RuntimeError, ValueError, OSError) as exc:
         log.warning("tuning %s failed; the rule for this machine serves it until `finpulse models "
                     "tune`: %s", version, exc)

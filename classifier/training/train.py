@@ -346,7 +346,7 @@ def train(settings: Settings, cfg: TrainConfig | None = None, *, progress: bool 
     folder = registry.write_version(settings.model.registry_dir, version, model=model,
                                     tokenizer=tokenizer, training_args=asdict(cfg),
                                     metrics=metrics, manifest=manifest)
-    tune_new_version(settings, version, folder, progress=progress)
+    tune_new_version(settings, version, folder, dev=data.dev, progress=progress)  # the split in hand
     row_metrics = {**metrics["summary"], "best_epoch": metrics["best_epoch"],
                    "train_seconds": metrics["train_seconds"], "train_rows": len(data.train)}
     promoted = registry.register(settings, version, folder, base_model=base.upstream,

@@ -107,14 +107,7 @@ def promote(session: Session, version: str, *, by: str = "finpulse") -> str | No
     previous = champion_version(session)
     if previous == version:
         return previous
-    if previous is not None:
-        session.execute(
-            update(ModelVersion).where(ModelVersion.version == previous).values(status="retired")
-        )
-    _set_champion(session, version)
-    session.add(ModelPromotion(version=version, previous=previous, action="promote", at=_now(), by=by))
-    _champion_changed(session, version, by=by)
-    session.flush()
+    _crown(session, version, previous, action="promote", previous_status="retired", by=by)
     return previous
 
 
@@ -136,14 +129,22 @@ def rollback(session: Session, *, by: str = "finpulse") -> tuple[str, str]:
     if current is None or len(stack) < 2 or stack[-1] != current:
         raise RegistryError("nothing to roll back to: no earlier champion in the promotion history")
     target = stack[-2]
-    session.execute(
-        update(ModelVersion).where(ModelVersion.version == current).values(status="rolled_back")
-    )
-    _set_champion(session, target)
-    session.add(ModelPromotion(version=target, previous=current, action="rollback", at=_now(), by=by))
-    _champion_changed(session, target, by=by)
-    session.flush()
+    _crown(session, target, current, action="rollback", previous_status="rolled_back", by=by)
     return current, target
+
+
+def _crown(session: Session, version: str, previous: str | None, *, action: str,
+           previous_status: str, by: str) -> None:
+    """Make ``version`` the champion in place of ``previous`` (which gets ``previous_status``)
+    and record it in the promotion history."""
+    if previous is not None:
+        session.execute(
+            update(ModelVersion).where(ModelVersion.version == previous).values(status=previous_status)
+        )
+    _set_champion(session, version)
+    session.add(ModelPromotion(version=version, previous=previous, action=action, at=_now(), by=by))
+    _champion_changed(session, version, by=by)
+    session.flush()
 
 
 def promotions(session: Session) -> list[ModelPromotion]:

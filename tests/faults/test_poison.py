@@ -13,7 +13,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import func, select
 
 from alerts.runner import run_alerts
@@ -33,7 +32,7 @@ from store import tables as m
 from store.db import session_factory
 from store.sink import run_sink
 from tests.store.factories import classified
-from tests.support import InThread, read_topic, wait_until
+from tests.support import InThread, committed, read_topic, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
 
@@ -71,16 +70,6 @@ def publish(settings: Settings, topic: str, values: list[tuple[bytes | None, byt
         producer.send(topic, key=key, value=value)
     producer.flush()
     producer.close()
-
-
-def committed(settings: Settings, group: str, topic: str) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers,
-                             group_id=settings.group(group), enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in range(settings.kafka.partitions)]
-        return sum(consumer.committed(tp) or 0 for tp in tps)
-    finally:
-        consumer.close()
 
 
 def letters(settings: Settings, expect: int) -> list[tuple[int, DeadLetter]]:

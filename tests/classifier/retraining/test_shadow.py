@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import select
 
 from classifier import registry
@@ -18,7 +17,7 @@ from finpulse.schemas import Article, ClassifiedArticle, DeadLetter, decode
 from store import tables as m
 from store.db import session_factory
 from tests.store.factories import classified
-from tests.support import InThread, read_topic, wait_until
+from tests.support import InThread, committed, read_topic, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -29,16 +28,6 @@ def publish(settings, values: list[bytes]) -> None:
         producer.send(settings.kafka.topics.classified, key=b"k", value=value)
     producer.flush()
     producer.close()
-
-
-def committed(settings) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers,
-                             group_id=settings.group("shadow"), enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(settings.kafka.topics.classified, p) for p in range(settings.kafka.partitions)]
-        return sum(consumer.committed(tp) or 0 for tp in tps)
-    finally:
-        consumer.close()
 
 
 def rows(settings) -> dict[tuple[str, str], m.ShadowPrediction]:
@@ -64,7 +53,8 @@ def test_the_shadow_scores_the_stream_beside_the_champion(kafka_settings, model_
     early = [classified(i, model_version="tiny-a") for i in range(5)]
     publish(settings, [x.encode() for x in early])
     with InThread(run_shadow, settings, poll_s=0.2) as idle:  # no version in shadow: skip, commit
-        wait_until(lambda: committed(settings) == 5, timeout_s=60, what="the idle scorer's commits")
+        wait_until(lambda: committed(settings, "shadow", settings.kafka.topics.classified) == 5,
+                   timeout_s=60, what="the idle scorer's commits")
     assert rows(settings) == {} and idle.result["value"].skipped == 5
 
     registry.start_shadow(settings, "tiny-b")
@@ -74,7 +64,8 @@ def test_the_shadow_scores_the_stream_beside_the_champion(kafka_settings, model_
                                                          own.encode()] + [x.encode() for x in good[15:]])
     total = 5 + len(good) + 4
     with InThread(run_shadow, settings, poll_s=0.2) as scorer:
-        wait_until(lambda: committed(settings) == total, timeout_s=120, what="every message committed")
+        wait_until(lambda: committed(settings, "shadow", settings.kafka.topics.classified) == total,
+                   timeout_s=120, what="every message committed")
     stored = rows(settings)
     assert set(stored) == {("tiny-b", x.article.id) for x in good}
     engine = registry.load_engine(settings, registry.resolve(settings, "tiny-b"))
@@ -100,7 +91,8 @@ def test_the_shadow_scores_the_stream_beside_the_champion(kafka_settings, model_
     replay = settings.model_copy(update={"kafka": settings.kafka.model_copy(
         update={"group_prefix": settings.kafka.group_prefix + "-replay"})})
     with InThread(run_shadow, replay, poll_s=0.2):  # a new group re-reads the whole topic
-        wait_until(lambda: committed(replay) == total, timeout_s=120, what="the replay")
+        wait_until(lambda: committed(replay, "shadow", replay.kafka.topics.classified) == total,
+                   timeout_s=120, what="the replay")
     again = rows(settings)  # the early articles are scored now (the shadow is on); nothing twice
     assert set(again) == {("tiny-b", x.article.id) for x in early + good}
     assert all((again[k].challenger_topic, again[k].champion_topic) == (r.challenger_topic, r.champion_topic)
@@ -120,7 +112,8 @@ def test_a_new_shadow_version_is_picked_up_while_running(kafka_settings, model_s
         x = classified(2000 + len(sent), model_version="tiny-a")
         sent.append(x)
         publish(settings, [x.encode()])
-        wait_until(lambda: committed(settings) == len(sent), timeout_s=60, what="the probe committed")
+        wait_until(lambda: committed(settings, "shadow", settings.kafka.topics.classified) == len(sent),
+                   timeout_s=60, what="the probe committed")
         return (version, x.article.id) in rows(settings)
 
     with InThread(run_shadow, settings, poll_s=0.2) as scorer:

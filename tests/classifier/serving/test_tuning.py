@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from classifier import registry
-from classifier.serving.paths import TUNING_FILE, Machine, choose, read_cpuinfo, rule, this_machine
+from classifier.serving.paths import TUNING_FILE, choose, rule, this_machine
 from classifier.serving.tuning import Candidate, candidate_paths, registry_candidates, tune
+from finpulse.machine import Machine, read_cpuinfo
 
 AVX2 = Machine("cpu", "AVX2 CPU", frozenset({"avx2"}), 2)
 AMX = Machine("cpu", "AMX CPU", frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16"}), 2)

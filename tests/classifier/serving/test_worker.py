@@ -9,7 +9,6 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from classifier import registry
 from classifier.serving.paths import this_machine
@@ -17,7 +16,7 @@ from classifier.serving.worker import run_worker
 from finpulse.kafka import make_producer
 from finpulse.schemas import Article, ClassifiedArticle, DeadLetter, article_id_for_source, decode
 from tests.conftest import write_settings_file
-from tests.support import InThread, read_topic, spawn_part, wait_until
+from tests.support import InThread, committed, read_topic, spawn_part, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -50,16 +49,6 @@ def classified(settings, expect: int, timeout_s: float = 90) -> list[ClassifiedA
                                 timeout_s=timeout_s)]
 
 
-def committed_total(settings) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers,
-                             group_id=settings.group("classifier"), enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(settings.kafka.topics.raw, p) for p in range(settings.kafka.partitions)]
-        return sum(consumer.committed(tp) or 0 for tp in tps)
-    finally:
-        consumer.close()
-
-
 def test_n_in_n_out_with_poison_dead_lettered_and_offsets_committed(
         kafka_settings, model_settings, install_model) -> None:
     settings = model_settings(kafka=kafka_settings)
@@ -74,7 +63,8 @@ def test_n_in_n_out_with_poison_dead_lettered_and_offsets_committed(
     publish_articles(settings, good[20:])
     with InThread(run_worker, settings):
         out = classified(settings, expect=40)
-        wait_until(lambda: committed_total(settings) == 44, timeout_s=30, what="offsets committed")
+        wait_until(lambda: committed(settings, "classifier", settings.kafka.topics.raw) == 44,
+                   timeout_s=30, what="offsets committed")
     assert sorted(c.article.id for c in out) == sorted(a.id for a in good)
     by_id = {c.article.id: c for c in out}
     for a in good:
