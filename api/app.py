@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from api import errors
 from api.context import ApiContext
 from api.ratelimit import TokenBuckets
-from api.routes import alerts, articles, health, labels, models, series, stream
+from api.routes import alerts, articles, health, labels, models, series, silences, stream
 from finpulse.settings import Settings
 from store.db import session_factory
 
@@ -21,8 +21,8 @@ finpulse's trends, articles, alerts and models for other systems.
 
 Every route but `/v1/health` needs an API key (`finpulse api keys create NAME --scope read`),
 sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Scopes: `read` (every GET),
-`label` (`POST /v1/labels`), `operate` (`POST /v1/alerts/{id}/ack`). Each key may make
-`api.rate_per_minute` requests a minute; past that: 429 with Retry-After.
+`label` (`POST /v1/labels`), `operate` (acknowledging alerts, adding and ending silences).
+Each key may make `api.rate_per_minute` requests a minute; past that: 429 with Retry-After.
 """
 
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     v1 = APIRouter(prefix=PREFIX)
-    for part in (health, series, articles, alerts, models, labels, stream):
+    for part in (health, series, articles, alerts, silences, models, labels, stream):
         v1.include_router(part.router)
     app.include_router(v1)
     return app

@@ -78,6 +78,27 @@ class Ack(BaseModel):
     acked_at: datetime
 
 
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str | None = Field(default=None, min_length=1, max_length=200,
+                             description="the rule's name; null silences every rule")
+    key: str | None = Field(default=None, min_length=1, max_length=200,
+                            description="one topic, ticker or source; null: every key")
+    minutes: int = Field(ge=1, le=60 * 24 * 90, description="how long, in minutes (at most 90 days)")
+    reason: str = Field(default="", max_length=2000, description="why, for whoever reads it later")
+
+
+class SilenceOut(BaseModel):
+    id: int
+    rule: str | None
+    key: str | None
+    until: datetime
+    created_by: str
+    reason: str
+    created_at: datetime
+
+
 class ModelOut(BaseModel):
     version: str
     base_model: str

@@ -13,12 +13,17 @@ from tests.api.conftest import Api
 
 pytestmark = pytest.mark.integration
 
-READS = ["/v1/series", "/v1/articles", "/v1/alerts", "/v1/models", "/v1/models/champion"]
+READS = ["/v1/series", "/v1/articles", "/v1/alerts", "/v1/silences", "/v1/models",
+         "/v1/models/champion"]
 LABEL = {"labels": [{"text": "Acme beats estimates", "task": "sentiment", "label": "bullish"}]}
 
 
 def _ack(api: Api, name: str):
     return api.post("/v1/alerts/a-earnings/ack", name)
+
+
+def _silence(api: Api, name: str):
+    return api.post("/v1/silences", name, json={"rule": "bearish-surge", "minutes": 30})
 
 
 def _label(api: Api, name: str):
@@ -33,6 +38,8 @@ def test_no_key_is_401_on_every_route_but_health(api: Api) -> None:
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
     assert api.client.post("/v1/labels", json=LABEL).status_code == 401
     assert api.client.post("/v1/alerts/a-earnings/ack").status_code == 401
+    assert api.client.post("/v1/silences", json={"minutes": 5}).status_code == 401
+    assert api.client.delete("/v1/silences/1").status_code == 401
     assert api.client.get("/v1/health").status_code == 200
 
 
@@ -60,6 +67,8 @@ def test_read_scope_reads_but_neither_labels_nor_acks(api: Api) -> None:
     assert r.status_code == 403 and "'label' scope" in r.json()["detail"]
     r = _ack(api, "reader")
     assert r.status_code == 403 and "'operate' scope" in r.json()["detail"]
+    r = _silence(api, "reader")
+    assert r.status_code == 403 and "'operate' scope" in r.json()["detail"]
 
 
 def test_label_scope_labels_only(api: Api) -> None:
@@ -67,10 +76,12 @@ def test_label_scope_labels_only(api: Api) -> None:
     r = api.get("/v1/articles", "labeler")
     assert r.status_code == 403 and "'read' scope" in r.json()["detail"]
     assert _ack(api, "labeler").status_code == 403
+    assert _silence(api, "labeler").status_code == 403
 
 
-def test_operate_scope_acks_only(api: Api) -> None:
+def test_operate_scope_acks_and_silences_only(api: Api) -> None:
     assert _ack(api, "operator").status_code == 200
+    assert _silence(api, "operator").status_code == 201
     r = api.get("/v1/alerts", "operator")
     assert r.status_code == 403 and "'read' scope" in r.json()["detail"]
     assert _label(api, "operator").status_code == 403

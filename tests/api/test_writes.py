@@ -25,6 +25,37 @@ def test_ack_of_an_unknown_alert_is_404(api: Api) -> None:
     assert r.status_code == 404 and "no-such-alert" in r.json()["detail"]
 
 
+def test_a_silence_is_made_listed_and_ended_under_the_key_name(api: Api) -> None:
+    r = api.post("/v1/silences", "operator", json={
+        "rule": "bearish-surge", "key": "NVDA", "minutes": 90, "reason": "earnings day"})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["created_by"] == "operator" and made["rule"] == "bearish-surge"
+    assert made["until"] > made["created_at"]
+    everywhere = api.post("/v1/silences", "operator", json={"minutes": 5}).json()
+    assert everywhere["rule"] is None and everywhere["key"] is None
+    listed = api.get("/v1/silences", "reader").json()
+    assert [s["id"] for s in listed] == [everywhere["id"], made["id"]]  # soonest to end first
+    assert listed[1]["reason"] == "earnings day"
+    assert api.client.delete(f"/v1/silences/{made['id']}", headers=api.headers("operator")).status_code == 204
+    assert [s["id"] for s in api.get("/v1/silences", "reader").json()] == [everywhere["id"]]
+    r = api.client.delete(f"/v1/silences/{made['id']}", headers=api.headers("operator"))
+    assert r.status_code == 404 and str(made["id"]) in r.json()["detail"]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"rule": "r"}, "minutes"),
+    ({"rule": "r", "minutes": 0}, "minutes"),
+    ({"rule": "r", "minutes": 60 * 24 * 91}, "minutes"),
+    ({"rule": "", "minutes": 5}, "rule"),
+    ({"rule": "r", "minutes": 5, "until": "tomorrow"}, "until"),
+])
+def test_a_bad_silence_is_422_naming_the_field(api: Api, body: dict, field: str) -> None:
+    r = api.post("/v1/silences", "operator", json=body)
+    assert r.status_code == 422 and field in r.text
+    assert api.get("/v1/silences", "reader").json() == []
+
+
 def test_labels_are_stored_under_the_key_name(api: Api) -> None:
     known = api.seeded.articles[0].article.id
     r = api.post("/v1/labels", "labeler", json={"labels": [
