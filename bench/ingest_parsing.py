@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest_parsing.py [--pages 120] [--feeds 20] [--items 50]
 
-Parsers alone (no network) on a fixed corpus we write ourselves (bench/ingest_corpus.py):
+Parsers alone (no network) on a fixed corpus we write ourselves (bench/ingest_synthetic.py):
   - pages/s: ingest.extract.extract_page vs the naive way (regex the <title>, strip every tag,
     take the first ISO date in the document, decode as UTF-8);
   - feed items/s: ingest.feeds.parse_feed vs regexes over <item> elements;
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest_corpus import TruthPage, feeds, pages
+from bench.ingest_synthetic import TruthPage, feeds, pages
 from bench.machine import describe
 from ingest.extract import extract_page
 from ingest.feeds import parse_feed

@@ -20,10 +20,11 @@ from ingest.extract import Page, extract_page
 from ingest.feeds import FeedItem, parse_feed
 from ingest.fetch import Fetched, Fetcher, FetchPolicy
 from ingest.fetch_errors import FetchFailed, FetchRefused
+from ingest.headline import SiteNames
 from ingest.items import NoContent, compose
 from ingest.neardup import NearDuplicates, from_bytes, signature, to_bytes
 from ingest.netguard import BlockedAddress
-from ingest.parse_errors import ParseError
+from ingest.parse_errors import NotAnArticle, ParseError
 from ingest.publish import ArticleSink, PublishError
 from ingest.push import Rejected
 from ingest.replay import STAGE as REPLAY_STAGE
@@ -65,6 +66,7 @@ class Crawler:
     stats: dict[str, SourceStats] = field(default_factory=dict)
     near_duplicates: int = 0
     dead_letters: int = 0
+    site_names: SiteNames = field(default_factory=SiteNames)  # learned across each site's pages
 
     def stats_for(self, source: Source) -> SourceStats:
         if source.name not in self.stats:
@@ -134,7 +136,9 @@ class Crawler:
             self._item(source, link, item, statuses) for link, item in fresh
         ))
         for (link, _item), article in zip(fresh, results, strict=True):
-            if article is not None:
+            if isinstance(article, NotAnArticle):
+                st.skip_not_article(link, f"{article.kind}: {article.reason}")
+            elif article is not None:
                 self.offer(st, batch, article, [link])
             else:
                 st.count("failed")
@@ -149,8 +153,11 @@ class Crawler:
             fresh.append((link, payload))
         return fresh
 
-    async def _item(self, source: FeedSource, link: str, item: FeedItem, statuses: Counter) -> Article | None:
+    async def _item(self, source: FeedSource, link: str, item: FeedItem, statuses: Counter
+                    ) -> Article | NotAnArticle | None:
         page = await self._page(source, link, statuses) if source.fetch_pages else None
+        if isinstance(page, NotAnArticle):
+            return page
         try:
             return compose(source=source.name, link=link, item=item, page=page,
                            now=utcnow(), watchlist=self.watchlist)
@@ -158,15 +165,20 @@ class Crawler:
             self.dead_letter(source.name, link, b"", f"{link}: {exc}", "ingest.item")
             return None
 
-    async def _page(self, source: Source, url: str, statuses: Counter) -> Page | None:
-        """The article page at ``url``, or None (logged) when it cannot be had."""
+    async def _page(self, source: Source, url: str, statuses: Counter) -> Page | NotAnArticle | None:
+        """The article page at ``url``; the refusal when it is not an article; None (logged)
+        when it cannot be had."""
         try:
             fetched = await self.fetcher.get(url, "page", statuses=statuses)
         except FETCH_ERRORS as exc:
             log.warning("source %s: page %s: %s", source.name, url, exc)
             return None
         try:
-            return extract_page(fetched.body, url=fetched.url, content_type=fetched.content_type)
+            return extract_page(fetched.body, url=fetched.url, content_type=fetched.content_type,
+                                site_names=self.site_names)
+        except NotAnArticle as exc:
+            log.info("source %s: page %s: %s", source.name, url, exc)
+            return exc
         except ParseError as exc:
             log.warning("source %s: page %s: %s", source.name, url, exc)
             return None
@@ -177,8 +189,16 @@ class Crawler:
         fetched = await self._document(source.url, "page", statuses, batch)
         if fetched.not_modified:
             return
-        page = self._parse(source, fetched, extract_page)
         st.count("found")
+        try:
+            page = extract_page(fetched.body, url=fetched.url, content_type=fetched.content_type,
+                                site_names=self.site_names)
+        except NotAnArticle as exc:
+            st.skip_not_article(fetched.url, f"{exc.kind}: {exc.reason}")
+            return
+        except ParseError as exc:
+            self.dead_letter(source.name, fetched.url, fetched.body, f"{fetched.url}: {exc}", "ingest.parse")
+            raise ParseError(f"{fetched.url}: {exc}") from exc
         article = compose(source=source.name, link=source.url, page=page, now=utcnow(),
                           watchlist=self.watchlist)
         self.offer(st, batch, article, [normalize_url(source.url)])
@@ -196,6 +216,9 @@ class Crawler:
         fresh = self._unseen(st, [(normalize_url(e.url), e) for e in entries[: source.max_items]], batch)
         pages = await asyncio.gather(*(self._page(source, link, statuses) for link, _ in fresh))
         for (link, entry), page in zip(fresh, pages, strict=True):
+            if isinstance(page, NotAnArticle):
+                st.skip_not_article(link, f"{page.kind}: {page.reason}")
+                continue
             if page is None:
                 st.count("failed")
                 continue

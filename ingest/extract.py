@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from urllib.parse import urlsplit
 
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
 from ingest.canonical import choose_canonical
-from ingest.dates import parse_date
 from ingest.encoding import decode_body
+from ingest.headline import SiteNames, choose_headline
 from ingest.page_meta import PageMeta, read_meta
-from ingest.parse_errors import ParseError
+from ingest.pagedate import Precision, find_published
+from ingest.pagetype import classify
+from ingest.parse_errors import NotAnArticle, ParseError
 from ingest.text import clean_space
 
 MIN_TEXT_CHARS = 40
@@ -34,6 +37,8 @@ class Page:
     author: str | None
     published: datetime | None
     language: str | None
+    published_precision: Precision | None = None  # "day": the page gave a date, no time
+    published_day: date | None = None  # the day the page shows, in its own time zone
 
 
 def _parse_html(text: str):  # lxml element
@@ -47,11 +52,11 @@ def _parse_html(text: str):  # lxml element
     return tree
 
 
-def _title(meta: PageMeta, extracted: str | None) -> str:
-    if meta.og_title:
-        return meta.og_title
-    if meta.h1 and len(meta.h1) <= 300:
-        return meta.h1
+def _title(tree, meta: PageMeta, url: str, extracted: str | None, learned: SiteNames | None) -> str:
+    chosen = choose_headline(tree, meta.metas, meta.ld, url=url, html_title=meta.html_title,
+                             learned=learned)
+    if chosen:
+        return chosen
     if extracted:
         return clean_space(extracted)
     return _SITE_SUFFIX.sub("", meta.html_title or "").strip()
@@ -64,13 +69,18 @@ def _body_text(text: str, title: str) -> str:
     return "\n".join(lines).strip()
 
 
-def extract_page(body: bytes, *, url: str, content_type: str | None = None) -> Page:
-    """The article in an HTML page fetched from ``url``; ``ParseError`` if there is none."""
+def extract_page(body: bytes, *, url: str, content_type: str | None = None,
+                 site_names: SiteNames | None = None) -> Page:
+    """The article in an HTML page fetched from ``url``; ``NotAnArticle`` for a home page,
+    section front, video or other non-article, ``ParseError`` if the page has no text.
+    ``site_names`` learns each site's name across its pages (the crawler keeps one)."""
     text, _ = decode_body(body, content_type)
     if not text.strip():
         raise ParseError("empty page")
     tree = _parse_html(text)
     meta = read_meta(tree)
+    if site_names is not None:
+        site_names.learn((urlsplit(url).hostname or "").lower(), meta.html_title)
     try:
         doc = trafilatura.bare_extraction(
             tree, url=url, with_metadata=True, include_comments=False, include_tables=False,
@@ -80,12 +90,18 @@ def extract_page(body: bytes, *, url: str, content_type: str | None = None) -> P
         raise ParseError(f"extraction failed: {type(exc).__name__}: {exc}") from exc
     if doc is None or len((doc.text or "").strip()) < MIN_TEXT_CHARS:
         raise ParseError("no article text found on the page")
-    title = _title(meta, doc.title)
+    kind = classify(tree, meta.metas, meta.ld, url=url, title=meta.html_title, text=doc.text)
+    if not kind.is_article:
+        raise NotAnArticle(kind.kind, kind.reason)
+    title = _title(tree, meta, url, doc.title, site_names)
+    found = find_published(tree, meta.metas, meta.ld, url=url)
     return Page(
         url=choose_canonical(url, meta.canonical, meta.og_url),
         title=title,
         text=_body_text(doc.text, title),
         author=meta.author or (doc.author or None),
-        published=meta.published or parse_date(doc.date),
+        published=found.utc if found else None,
         language=meta.lang,
+        published_precision=found.precision if found else None,
+        published_day=found.day if found else None,
     )

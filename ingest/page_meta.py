@@ -30,9 +30,11 @@ class PageMeta:
     author: str | None
     published: datetime | None
     lang: str | None
+    metas: dict[str, str]  # every <meta> by its lower-cased property, name or itemprop
+    ld: list[dict]  # every JSON-LD object, @graph members included
 
 
-def _metas(tree: lxml_html.HtmlElement) -> dict[str, str]:
+def metas_of(tree: lxml_html.HtmlElement) -> dict[str, str]:
     out: dict[str, str] = {}
     for meta in tree.iter("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
@@ -42,7 +44,7 @@ def _metas(tree: lxml_html.HtmlElement) -> dict[str, str]:
     return out
 
 
-def _json_ld(tree: lxml_html.HtmlElement) -> list[dict]:
+def json_ld(tree: lxml_html.HtmlElement) -> list[dict]:
     found: list[dict] = []
     for script in tree.iter("script"):
         if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
@@ -95,8 +97,8 @@ def _text_of(tree: lxml_html.HtmlElement, tag: str) -> str | None:
 
 
 def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
-    metas = _metas(tree)
-    ld = _json_ld(tree)
+    metas = metas_of(tree)
+    ld = json_ld(tree)
     canonical = next(
         (link.get("href") for link in tree.iter("link")
          if "canonical" in (link.get("rel") or "").lower().split() and link.get("href")),
@@ -114,4 +116,6 @@ def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
         author=author,
         published=_published(metas, ld, tree),
         lang=(root.get("lang") or "").split("-")[0].lower() or None,
+        metas=metas,
+        ld=ld,
     )

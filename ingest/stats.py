@@ -26,6 +26,8 @@ class SourceStats:
     new: int = 0
     duplicate: int = 0
     failed: int = 0
+    not_article: int = 0  # pages refused as home pages, section fronts, videos…
+    last_not_article: str | None = None  # "URL: kind: reason" of the latest one
     http_status: Counter = field(default_factory=Counter)
     last_attempt: datetime | None = None
     last_success: datetime | None = None
@@ -35,6 +37,10 @@ class SourceStats:
     def count(self, outcome: str, n: int = 1) -> None:
         setattr(self, outcome, getattr(self, outcome) + n)
         ITEMS.labels(self.name, outcome).inc(n)
+
+    def skip_not_article(self, url: str, reason: str) -> None:
+        self.count("not_article")
+        self.last_not_article = f"{url}: {reason}"
 
     def start(self) -> Counter:
         """Begin a poll; returns a fresh counter for this poll's HTTP statuses."""

@@ -24,7 +24,8 @@ def to_row(st: SourceStats) -> dict:
         "name": st.name, "type": st.type, "last_attempt": st.last_attempt,
         "last_success": st.last_success, "found": st.found, "new": st.new,
         "duplicate": st.duplicate, "failed": st.failed, "http_status": dict(st.http_status),
-        "last_error": st.last_error,
+        "last_error": st.last_error, "not_article": st.not_article,
+        "last_not_article": st.last_not_article,
     }
 
 
@@ -34,6 +35,7 @@ def from_row(row: dict) -> SourceStats:
         duplicate=row["duplicate"] or 0, failed=row["failed"] or 0,
         http_status=Counter(row["http_status"] or {}), last_attempt=row["last_attempt"],
         last_success=row["last_success"], last_error=row["last_error"],
+        not_article=row.get("not_article") or 0, last_not_article=row.get("last_not_article"),
     )
 
 
@@ -58,12 +60,14 @@ def _ago(when: datetime | None, now: datetime) -> str:
 
 
 def format_table(stats: list[SourceStats], now: datetime) -> str:
-    header = ("source", "type", "last success", "found", "new", "dup", "failed", "http", "last error")
+    header = ("source", "type", "last success", "found", "new", "dup", "failed", "not article", "http",
+              "last error (or latest page refused as not an article)")
     rows = [header]
     for st in stats:
         http = " ".join(f"{k}:{v}" for k, v in sorted(st.http_status.items()))
         rows.append((st.name, st.type, _ago(st.last_success, now), str(st.found), str(st.new),
-                     str(st.duplicate), str(st.failed), http or "-", (st.last_error or "")[:80]))
+                     str(st.duplicate), str(st.failed), str(st.not_article), http or "-",
+                     (st.last_error or st.last_not_article or "")[:80]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]

@@ -356,6 +356,8 @@ class SourceStatus(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     http_status: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_error: Mapped[str | None] = mapped_column(Text)
+    not_article: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_not_article: Mapped[str | None] = mapped_column(Text)
 
 
 class PartRestart(Base):

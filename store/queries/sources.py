@@ -13,7 +13,7 @@ from store import tables as m
 from store.upsert import upsert
 
 STATUS_COLUMNS = ("name", "type", "last_attempt", "last_success", "found", "new", "duplicate",
-                  "failed", "http_status", "last_error")
+                  "failed", "http_status", "last_error", "not_article", "last_not_article")
 
 
 def save_source_status(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -21,7 +21,7 @@ def save_source_status(session: Session, rows: Sequence[Mapping[str, Any]]) -> N
     clean = [{c: row.get(c) for c in STATUS_COLUMNS} for row in rows]
     for row in clean:
         row["http_status"] = dict(row["http_status"] or {})
-        for counter in ("found", "new", "duplicate", "failed"):
+        for counter in ("found", "new", "duplicate", "failed", "not_article"):
             row[counter] = int(row[counter] or 0)
     upsert(session, m.SourceStatus.__table__, clean, keys=["name"])
 

@@ -1,0 +1,116 @@
+"""Is this page an article? Home pages, section fronts, videos, galleries, error and consent
+pages and other non-articles (shops, terms, wikis, about pages) are refused before they reach
+the stream as if they were news.
+
+The decision reads what the page says of itself (JSON-LD ``@type``, ``og:type``), the shape of
+its URL, how much of it is links to other pages, and how much text it has. It leans towards
+keeping: a page is refused only on a clear sign, and the sign is its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from lxml import html as lxml_html
+
+Kind = Literal["article", "home", "section", "video", "gallery", "error", "consent", "other"]
+
+ARTICLE_LD = frozenset({"article", "newsarticle", "blogposting", "reportagenewsarticle",
+                        "analysisnewsarticle", "opinionnewsarticle", "report", "pressrelease",
+                        "liveblogposting", "scholarlyarticle", "techarticle", "posting",
+                        "backgroundnewsarticle", "reviewnewsarticle", "socialmediaposting"})
+NON_ARTICLE_LD: dict[str, Kind] = {
+    "collectionpage": "section", "itemlist": "section", "searchresultspage": "section",
+    "videoobject": "video", "videogallery": "video", "imagegallery": "gallery",
+    "product": "other", "offer": "other", "localbusiness": "other", "aboutpage": "other",
+    "contactpage": "other", "faqpage": "other", "profilepage": "other", "event": "other",
+    "store": "other", "recipe": "other",
+}
+NON_ARTICLE_OG: dict[str, Kind] = {
+    "product": "other", "company": "other", "object": "other", "profile": "other",
+    "book": "other", "business.business": "other", "place": "other", "music.song": "other",
+    "video.movie": "video", "video.other": "video", "video.episode": "video",
+}
+# Path segments that name what is not news.
+_OTHER_PATH = re.compile(
+    r"/(?:about(?:-us)?|impressum|imprint|terms(?:-of-(?:use|service))?|tos|legal|licen[cs]es?|"
+    r"contact|kontakt|privacy|datenschutz|agb|wiki|produkte?|products?|shop|warenkorb|cart|"
+    r"termine|veranstaltung(?:en)?|events?|jobs|karriere|careers|login|register)(?:/|\.|$)", re.I)
+# A listing's URL ends at the listing word or one step below it ("/tag/", "/category/markets/").
+_SECTION_PATH = re.compile(r"/(?:tag|tags|category|categories|kategorie|rubrik|themen?|topics?|"
+                           r"archive?|archiv|search|suche|page)(?:/[^/]*)?/?$", re.I)
+_YEAR_ARCHIVE = re.compile(r"^/\d{4}/(?:\d{2}/)?$")
+_LANGUAGES = "en|de|fr|es|it|nl|pt|ja|zh|ru|pl|sv|da|no|fi|tr|ko|ar|cs|hu|el|ro|he|uk|id"
+_HOME_PATH = re.compile(rf"^/?(?:(?:{_LANGUAGES})(?:[-_][a-z]{{2}})?/?)?(?:index\.(?:html?|php|aspx?))?$",
+                        re.I)
+_ERROR_TITLE = re.compile(r"\b(?:404|410|not found|page not found|seite nicht gefunden|"
+                          r"page introuvable|fehler|error)\b", re.I)
+_CONSENT = re.compile(r"\b(?:cookie|cookies|consent|einwilligung|zustimmen|accept all|"
+                      r"alle akzeptieren|tout accepter|privacy settings)\b", re.I)
+
+
+@dataclass(frozen=True)
+class PageType:
+    kind: Kind
+    reason: str
+
+    @property
+    def is_article(self) -> bool:
+        return self.kind == "article"
+
+
+def _ld_types(ld: list[dict]) -> set[str]:
+    out: set[str] = set()
+    for item in ld:
+        kind = item.get("@type")
+        for k in kind if isinstance(kind, list) else [kind]:
+            if isinstance(k, str):
+                out.add(k.lower())
+    return out
+
+
+def _teaser_links(tree: lxml_html.HtmlElement, text: str) -> tuple[int, int]:
+    """Links whose text reads like another story's headline (five words or more), and how
+    many of the main text's words are theirs."""
+    count = in_text = 0
+    for a in tree.iter("a"):
+        label = " ".join(a.text_content().split())
+        if len(label.split()) >= 5:
+            count += 1
+            in_text += len(label.split()) if label in text else 0
+    return count, in_text
+
+
+def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict], *, url: str,
+             title: str | None, text: str) -> PageType:
+    """What kind of page this is; ``text`` is the main text the extractor found."""
+    types = _ld_types(ld)
+    og_type = (metas.get("og:type") or "").strip().lower()
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    words = len(text.split())
+    if title and _ERROR_TITLE.search(title) and words < 150:
+        return PageType("error", f"error page ({title.strip()[:60]!r})")
+    if words < 120 and len(_CONSENT.findall(text)) >= 2 and tree.find(".//form") is not None:
+        return PageType("consent", "a cookie or consent notice, no article")
+    if types & ARTICLE_LD:
+        return PageType("article", f"JSON-LD {sorted(types & ARTICLE_LD)[0]}")
+    for ld_type, kind in NON_ARTICLE_LD.items():
+        if ld_type in types:
+            return PageType(kind, f"JSON-LD type {ld_type}")
+    if og_type in NON_ARTICLE_OG:
+        return PageType(NON_ARTICLE_OG[og_type], f"og:type {og_type}")
+    if _HOME_PATH.match(path) and not parts.query:
+        return PageType("home", f"home page ({path})")
+    if _YEAR_ARCHIVE.match(path) or _SECTION_PATH.search(path):
+        return PageType("section", f"section or archive URL ({path})")
+    if _OTHER_PATH.search(path):
+        return PageType("other", f"not a news URL ({path})")
+    teasers, teaser_words = _teaser_links(tree, " ".join(text.split()))
+    own = words - teaser_words
+    if teasers >= 25 and own < 2 * teasers:
+        return PageType("section", f"{teasers} headline links around {own} words of text")
+    return PageType("article", "no sign of another kind")

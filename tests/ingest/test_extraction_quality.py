@@ -1,0 +1,166 @@
+"""The ways extraction went wrong on real pages, each as a faithful reduction of such a page:
+a navigation label or interstitial taken as the headline, the site's name left on it, a teaser
+og:title winning over the article's own heading, a date-only or local stamp stored as the
+wrong day, an "updated" stamp taken for the publication, and home pages or section fronts
+passed off as articles."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from ingest.extract import extract_page
+from ingest.headline import SiteNames
+from ingest.items import compose
+from ingest.parse_errors import NotAnArticle
+from ingest.feeds import FeedItem
+from ingest.tickers import EMPTY_WATCHLIST
+
+pytestmark = pytest.mark.unit
+
+BODY = "".join(f"<p>Paragraph {i} of the story, with enough words to be read as an article body "
+               f"by the extractor, about rates, inflation and the bond market.</p>" for i in range(6))
+URL = "https://news.example.org/markets/2019/12/14/fed-holds-rates"
+
+
+def page(head: str = "", body: str = "", *, article: str | None = None) -> bytes:
+    article = BODY if article is None else article
+    return (f"<!DOCTYPE html><html lang='en'><head>{head}</head><body>{body}"
+            f"<article>{article}</article></body></html>").encode()
+
+
+def ld(**item) -> str:
+    return f'<script type="application/ld+json">{json.dumps({"@context": "https://schema.org", **item})}</script>'
+
+
+# -- headlines -------------------------------------------------------------------------------
+
+def test_a_navigation_label_in_an_h1_is_not_the_headline() -> None:
+    html = page("<title>Fed holds rates steady | Example News</title>",
+                "<nav><h1>MENU</h1><a href='/'>Home</a></nav>",
+                article="<h1>Fed holds rates steady</h1>" + BODY)
+    assert extract_page(html, url=URL).title == "Fed holds rates steady"
+
+
+def test_an_interstitial_heading_is_not_the_headline() -> None:
+    html = page("<title>ECB signals a pause - Example News</title>"
+                "<meta property='og:title' content='ECB signals a pause'>",
+                "<div class='modal'><h1>Thanks for visiting Example News</h1></div>")
+    assert extract_page(html, url=URL).title == "ECB signals a pause"
+
+
+@pytest.mark.parametrize(("head", "want"), [
+    ("<title>Oil slides as stocks build - Newsnet.scot</title>", "Oil slides as stocks build"),
+    ("<title>株価が続伸|au Webポータル</title><meta property='og:site_name' content='au Webポータル'>",
+     "株価が続伸"),
+    ("<title>Markets | Yields climb after jobs data | DW | 10.06.2013</title>"
+     "<meta property='og:site_name' content='DW'>", "Markets | Yields climb after jobs data"),
+])
+def test_the_site_name_is_stripped_from_a_declared_title(head: str, want: str) -> None:
+    url = "https://www.newsnet.scot/2019/oil" if "Newsnet" in head else URL
+    assert extract_page(page(head), url=url).title == want
+
+
+def test_a_site_name_is_learned_from_the_sites_other_pages() -> None:
+    names = SiteNames()
+    for slug in ("a", "b"):
+        extract_page(page(f"<title>Story {slug} on page {slug} ~ The Ledger Daily</title>"),
+                     url=f"https://ledger.example/{slug}", site_names=names)
+    got = extract_page(page("<title>Copper hits a record ~ The Ledger Daily</title>"),
+                       url="https://ledger.example/c", site_names=names)
+    assert got.title == "Copper hits a record"
+    assert extract_page(page("<title>Copper hits a record ~ The Ledger Daily</title>"),
+                        url="https://ledger.example/c").title != "Copper hits a record"
+
+
+def test_the_articles_own_heading_beats_a_teaser_og_title() -> None:
+    html = page("<title>You won't believe what the Fed did | Example</title>"
+                "<meta property='og:title' content=\"You won't believe what the Fed did\">"
+                "<meta name='twitter:title' content=\"You won't believe what the Fed did\">",
+                article="<h1>Fed holds rates at 5.25% as inflation cools</h1>" + BODY)
+    assert extract_page(html, url=URL).title == "Fed holds rates at 5.25% as inflation cools"
+
+
+def test_a_logo_h1_linking_home_loses_to_the_article_heading() -> None:
+    html = page("<title>Bund yields fall - Example Wire</title>",
+                "<header><h1 class='logo'><a href='/'>Example Wire</a></h1></header>",
+                article="<h2 class='entry-title'>Bund yields fall</h2>" + BODY)
+    assert extract_page(html, url=URL).title == "Bund yields fall"
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+def test_a_date_only_stamp_stays_that_day() -> None:
+    got = extract_page(page(ld(**{"@type": "NewsArticle", "headline": "x",
+                                  "datePublished": "2019-12-14"})), url=URL)
+    assert (got.published_day, got.published_precision) == (date(2019, 12, 14), "day")
+    assert got.published == datetime(2019, 12, 14, tzinfo=UTC)
+
+
+def test_a_local_evening_stamp_is_the_readers_day() -> None:
+    got = extract_page(page("<meta property='article:published_time' content='2019-12-14T19:30:00-05:00'>"),
+                       url=URL)
+    assert got.published_day == date(2019, 12, 14)  # the day the page shows
+    assert got.published == datetime(2019, 12, 15, 0, 30, tzinfo=UTC)  # the instant, in UTC
+    assert got.published_precision == "second"
+
+
+def test_the_publication_wins_over_a_later_update() -> None:
+    head = ("<meta property='article:modified_time' content='2020-03-01T08:00:00+00:00'>"
+            + ld(**{"@type": "NewsArticle", "headline": "x", "dateModified": "2020-03-01",
+                    "datePublished": "2019-12-14T10:00:00+01:00"}))
+    body = "<p class='updated'>Updated: 01.03.2020</p>"
+    assert extract_page(page(head, body), url=URL).published_day == date(2019, 12, 14)
+
+
+def item(published: datetime) -> FeedItem:
+    return FeedItem(link=URL, title="Fed holds", summary="", published=published, author=None, guid=None)
+
+
+def test_a_feed_date_far_from_the_pages_own_gives_way_to_the_page() -> None:
+    got = extract_page(page(ld(**{"@type": "NewsArticle", "datePublished": "2019-12-14T10:00:00Z"})),
+                       url=URL)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    regenerated = item(datetime(2020, 6, 1, tzinfo=UTC))
+    article = compose(source="s", link=URL, now=now, watchlist=EMPTY_WATCHLIST, page=got, item=regenerated)
+    assert article.published == datetime(2019, 12, 14, 10, tzinfo=UTC)
+    close = item(datetime(2019, 12, 14, 11, tzinfo=UTC))
+    article = compose(source="s", link=URL, now=now, watchlist=EMPTY_WATCHLIST, page=got, item=close)
+    assert article.published == datetime(2019, 12, 14, 11, tzinfo=UTC)  # the feed's, to the second
+
+
+# -- non-articles ----------------------------------------------------------------------------
+
+TEASERS = "".join(f"<h3><a href='/markets/story-{i}'>Story number {i} about markets and rates today</a></h3>"
+                  for i in range(40))
+
+
+@pytest.mark.parametrize(("url", "html", "kind"), [
+    ("https://news.example.org/", page("<title>Example News</title>"), "home"),
+    ("https://news.example.org/en/", page("<title>Example News</title>"), "home"),
+    ("https://news.example.org/category/markets/", page("<title>Markets</title>"), "section"),
+    ("https://news.example.org/markets", page("<title>Markets</title>", article=TEASERS + BODY[:300]),
+     "section"),
+    (URL, page(ld(**{"@type": "CollectionPage", "name": "Markets"})), "section"),
+    (URL, page(ld(**{"@type": "VideoObject", "name": "Fed press conference"})), "video"),
+    (URL, page("<meta property='og:type' content='product'>"), "other"),
+    ("https://news.example.org/about-us/", page("<title>About us</title>"), "other"),
+    (URL, page("<title>404 Not Found</title>", article="<p>The page you asked for is not here. "
+                                                       "Try the search or go back home.</p>" * 2),
+     "error"),
+    (URL, page("<title>Before you continue</title>",
+               article="<form><p>We use cookies and similar technologies. Accept all cookies or "
+                       "manage your consent in the privacy settings before you continue to the "
+                       "site.</p><button>Accept all</button></form>"), "consent"),
+])
+def test_non_articles_are_refused_with_their_kind(url: str, html: bytes, kind: str) -> None:
+    with pytest.raises(NotAnArticle) as refused:
+        extract_page(html, url=url)
+    assert refused.value.kind == kind and refused.value.reason
+
+
+def test_an_article_with_an_article_type_is_kept_even_at_a_short_url() -> None:
+    html = page(ld(**{"@type": "NewsArticle", "headline": "Fed holds"}), article="<h1>Fed holds</h1>" + BODY)
+    assert extract_page(html, url="https://news.example.org/1927").title == "Fed holds"
