@@ -52,14 +52,16 @@ def _parse_html(text: str):  # lxml element
     return tree
 
 
-def _title(tree, meta: PageMeta, url: str, extracted: str | None, learned: SiteNames | None) -> str:
+def _title(tree, meta: PageMeta, url: str, extracted: str | None, learned: SiteNames | None
+           ) -> tuple[str, object]:
+    """The headline, and its element on the page (None when it is only declared)."""
     chosen = choose_headline(tree, meta.metas, meta.ld, url=url, html_title=meta.html_title,
                              learned=learned)
     if chosen:
-        return chosen
+        return chosen.text, chosen.node
     if extracted:
-        return clean_space(extracted)
-    return _SITE_SUFFIX.sub("", meta.html_title or "").strip()
+        return clean_space(extracted), None
+    return _SITE_SUFFIX.sub("", meta.html_title or "").strip(), None
 
 
 def _body_text(text: str, title: str) -> str:
@@ -93,8 +95,8 @@ def extract_page(body: bytes, *, url: str, content_type: str | None = None,
     kind = classify(tree, meta.metas, meta.ld, url=url, title=meta.html_title, text=doc.text)
     if not kind.is_article:
         raise NotAnArticle(kind.kind, kind.reason)
-    title = _title(tree, meta, url, doc.title, site_names)
-    found = find_published(tree, meta.metas, meta.ld, url=url)
+    title, heading = _title(tree, meta, url, doc.title, site_names)
+    found = find_published(tree, meta.metas, meta.ld, url=url, heading=heading)
     return Page(
         url=choose_canonical(url, meta.canonical, meta.og_url),
         title=title,

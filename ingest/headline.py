@@ -19,7 +19,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
@@ -57,6 +57,7 @@ class Candidate:
     kind: str
     text: str
     penalty: float = 0.0
+    node: lxml_html.HtmlElement | None = field(default=None, compare=False, repr=False)
 
 
 def words(text: str) -> list[str]:
@@ -219,15 +220,15 @@ def _visible(tree: lxml_html.HtmlElement, url: str) -> list[Candidate]:
     found: list[Candidate] = []
     page_path = urlsplit(url).path
     for node in tree.iter("h1"):
-        found.append(Candidate("h1", _heading_text(node), _context_penalty(node, page_path)))
+        found.append(Candidate("h1", _heading_text(node), _context_penalty(node, page_path), node))
     for node in tree.xpath('//*[@itemprop="headline"][not(self::meta)] | //h1 | //h2 | //h3 | //div'
                            ' | //span | //p'):
         if node.tag == "h1" or not (node.get("itemprop") == "headline"
                                     or _GOOD_CLASS.search(node.get("class") or "")):
             continue
-        found.append(Candidate("marked", _heading_text(node), _context_penalty(node, page_path)))
+        found.append(Candidate("marked", _heading_text(node), _context_penalty(node, page_path), node))
     for node in tree.xpath("//h2")[:8]:
-        found.append(Candidate("h2", _heading_text(node), _context_penalty(node, page_path)))
+        found.append(Candidate("h2", _heading_text(node), _context_penalty(node, page_path), node))
     return found
 
 
@@ -286,7 +287,7 @@ def scored_candidates(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: li
         plain = words(text)
         if not plain or len(text) > MAX_CHARS or _is_label(plain) or _is_site_part(text, names):
             continue
-        cands.append((Candidate(c.kind, text, c.penalty), plain))
+        cands.append((Candidate(c.kind, text, c.penalty, c.node), plain))
     scored = []
     h1s = sum(c.kind == "h1" for c, _ in cands)
     for i, (c, plain) in enumerate(cands):
@@ -310,8 +311,9 @@ def scored_candidates(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: li
 
 def choose_headline(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict], *,
                     url: str, html_title: str | None, learned: SiteNames | None = None
-                    ) -> str | None:
-    """The page's headline, or None when no candidate is one."""
+                    ) -> Candidate | None:
+    """The page's headline (with its element when it is shown on the page), or None when no
+    candidate is one."""
     scored = scored_candidates(tree, metas, ld, url=url, html_title=html_title, learned=learned)
     if not scored:
         return None
@@ -320,5 +322,5 @@ def choose_headline(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list
         shown = words(best.text)
         for _, c in scored:
             if c.kind not in DECLARED and _agreement(words(c.text), shown) >= 0.9:
-                return c.text
-    return best.text
+                return c
+    return best

@@ -106,6 +106,112 @@ def _from_markup(tree: lxml_html.HtmlElement) -> Published | None:
     return None
 
 
+MONTHS = {
+    **dict.fromkeys(("january", "jan", "januar", "jänner", "janvier", "janv"), 1),
+    **dict.fromkeys(("february", "feb", "februar", "février", "fevrier", "févr", "fév"), 2),
+    **dict.fromkeys(("march", "mar", "märz", "maerz", "mars"), 3),
+    **dict.fromkeys(("april", "apr", "avril", "avr"), 4),
+    **dict.fromkeys(("may", "mai"), 5),
+    **dict.fromkeys(("june", "jun", "juni", "juin"), 6),
+    **dict.fromkeys(("july", "jul", "juli", "juillet", "juil"), 7),
+    **dict.fromkeys(("august", "aug", "août", "aout"), 8),
+    **dict.fromkeys(("september", "sep", "sept", "septembre"), 9),
+    **dict.fromkeys(("october", "oct", "oktober", "okt", "octobre"), 10),
+    **dict.fromkeys(("november", "nov", "novembre"), 11),
+    **dict.fromkeys(("december", "dec", "dezember", "dez", "décembre", "decembre", "déc"), 12),
+}
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_YEAR = r"((?:19|20)\d{2})"
+VISIBLE_DATES = (
+    # 14.12.2019, 14. 12. 2019
+    (re.compile(r"(?<![\d.])(\d{1,2})\.\s?(\d{1,2})\.\s?" + _YEAR + r"(?!\d)"), "dmy"),
+    # 2019-12-14
+    (re.compile(_YEAR + r"-(\d{1,2})-(\d{1,2})(?!\d)"), "ymd"),
+    # 14. Dezember 2019, 14 décembre 2019, 3rd December 2011
+    (re.compile(r"(?<!\d)(\d{1,2})(?:\.|st|nd|rd|th|er)?\s+(" + _MONTH + r")\.?,?\s+" + _YEAR,
+                re.I), "dMy"),
+    # December 14, 2019, Juni 19th, 2018
+    (re.compile(r"\b(" + _MONTH + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+" + _YEAR, re.I), "Mdy"),
+)
+_UPDATED = re.compile(r"(?:updated|update|aktualisiert|geändert|modified|mis à jour|modifié|"
+                      r"last edited|zuletzt)\W{0,3}(?:\w+\W{1,3}){0,3}$", re.I)
+_PUBLISHED = re.compile(r"(?:published|posted|veröffentlicht|erschienen|publié|datum|date|"
+                        r"stand)\W{0,3}(?:\w+\W{1,3}){0,3}$", re.I)
+# An unlabelled date counts only in the byline's reach of the heading; a date labelled as the
+# publication ("Veröffentlicht am …") anywhere in the article, which some sites print at its end.
+BYLINE_REACH, WINDOW_BEFORE, WINDOW_AFTER = 400, 300, 20_000
+
+
+_UPDATED_CLASS = re.compile(r"updated|modified|date-?mod", re.I)
+
+
+def _day(match: re.Match, order: str) -> date | None:
+    g = match.groups()
+    try:
+        if order == "dmy":
+            return date(int(g[2]), int(g[1]), int(g[0]))
+        if order == "ymd":
+            return date(int(g[0]), int(g[1]), int(g[2]))
+        if order == "dMy":
+            return date(int(g[2]), MONTHS[g[1].lower()], int(g[0]))
+        return date(int(g[2]), MONTHS[g[0].lower()], int(g[1]))
+    except (ValueError, KeyError):
+        return None
+
+
+def _text_around(tree: lxml_html.HtmlElement, heading: lxml_html.HtmlElement) -> tuple[str, int]:
+    """The page's visible text in document order, and where the heading starts in it."""
+    pieces: list[str] = []
+    at = -1
+    size = 0
+    for el in tree.iter():
+        if el is heading:
+            at = size
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template") \
+                or _UPDATED_CLASS.search(el.get("class") or ""):
+            tail = el.tail or ""
+        else:
+            pieces.append(el.text or "")
+            size += len(pieces[-1])
+            tail = el.tail or ""
+        pieces.append(" " + tail)
+        size += len(pieces[-1])
+    return "".join(pieces), at
+
+
+def visible_date(tree: lxml_html.HtmlElement, heading: lxml_html.HtmlElement | None,
+                 now: datetime) -> Published | None:
+    """The date printed nearest the article's heading (a byline or dateline), skipping dates
+    labelled as updates; a labelled publication date wins over a nearer unlabelled one."""
+    if heading is None:
+        return None
+    text, at = _text_around(tree, heading)
+    if at < 0:
+        return None
+    start = max(0, at - WINDOW_BEFORE)
+    window = text[start: at + WINDOW_AFTER]
+    heading_at = at - start
+    best: tuple[float, date] | None = None
+    for pattern, order in VISIBLE_DATES:
+        for m in pattern.finditer(window):
+            day = _day(m, order)
+            if day is None or day.year < MIN_YEAR or day > (now + MAX_FUTURE).date():
+                continue
+            before = window[max(0, m.start() - 40): m.start()]
+            if _UPDATED.search(before):
+                continue
+            distance = abs(m.start() - heading_at) + (200 if m.start() < heading_at else 0)
+            if _PUBLISHED.search(before):
+                distance /= 50
+            elif distance > BYLINE_REACH:
+                continue
+            if best is None or distance < best[0]:
+                best = (distance, day)
+    if best is None:
+        return None
+    return Published(datetime.combine(best[1], time(), UTC), "day", "date printed by the heading")
+
+
 def _from_search(tree: lxml_html.HtmlElement, url: str | None) -> Published | None:
     import htmldate  # only when the page declares nothing; htmldate loads dateparser
 
@@ -126,13 +232,16 @@ def plausible(found: Published | None, now: datetime) -> Published | None:
 
 def find_published(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict], *,
                    url: str | None = None, now: datetime | None = None,
+                   heading: lxml_html.HtmlElement | None = None,
                    search: bool = True) -> Published | None:
-    """The page's publication time, or None when it gives none that is plausible."""
+    """The page's publication time, or None when it gives none that is plausible.
+    ``heading`` is the article's heading element, near which a byline's date is looked for."""
     now = now or datetime.now(UTC)
     for found in (_from_ld(ld),
                   next((f for f in (read_stamp(metas.get(k), f"meta {k}") for k in PUBLISHED_META)
                         if plausible(f, now)), None),
-                  _from_markup(tree)):
+                  _from_markup(tree),
+                  visible_date(tree, heading, now)):
         if plausible(found, now):
             return found
     return plausible(_from_search(tree, url), now) if search else None

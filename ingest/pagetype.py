@@ -38,7 +38,11 @@ NON_ARTICLE_OG: dict[str, Kind] = {
 _OTHER_PATH = re.compile(
     r"/(?:about(?:-us)?|impressum|imprint|terms(?:-of-(?:use|service))?|tos|legal|licen[cs]es?|"
     r"contact|kontakt|privacy|datenschutz|agb|wiki|produkte?|products?|shop|warenkorb|cart|"
-    r"termine|veranstaltung(?:en)?|events?|jobs|karriere|careers|login|register)(?:/|\.|$)", re.I)
+    r"termine|veranstaltung(?:en)?|events?|jobs|karriere|careers|login|register|licensing|"
+    r"leistungen|services?|dienstleistungen)(?:/|\.|$)", re.I)
+_WIKI_PATH = re.compile(r"/wiki/", re.I)
+VIDEO_MAX_WORDS = 100
+MICRODATA_MAIN = ARTICLE_LD | {"product"}
 # A listing's URL ends at the listing word or one step below it ("/tag/", "/category/markets/").
 _SECTION_PATH = re.compile(r"/(?:tag|tags|category|categories|kategorie|rubrik|themen?|topics?|"
                            r"archive?|archiv|search|suche|page)(?:/[^/]*)?/?$", re.I)
@@ -62,14 +66,29 @@ class PageType:
         return self.kind == "article"
 
 
-def _ld_types(ld: list[dict]) -> set[str]:
+def _declared_types(tree: lxml_html.HtmlElement, ld: list[dict]) -> set[str]:
+    """The schema.org types the page declares, in JSON-LD or in microdata ``itemtype``."""
     out: set[str] = set()
     for item in ld:
         kind = item.get("@type")
         for k in kind if isinstance(kind, list) else [kind]:
             if isinstance(k, str):
                 out.add(k.lower())
+    # Microdata marks widgets too (a sidebar's LocalBusiness, a slider's ImageGallery): only
+    # the kinds that describe the page's main item are read from it.
+    for node in tree.xpath("//*[@itemtype]")[:50]:
+        for k in (node.get("itemtype") or "").split():
+            kind = k.rstrip("/").rsplit("/", 1)[-1].lower()
+            if kind in MICRODATA_MAIN:
+                out.add(kind)
     return out
+
+
+def _video_page(tree: lxml_html.HtmlElement, words: int) -> bool:
+    """A player and a few lines around it."""
+    players = tree.xpath("//video | //iframe[contains(@src, 'youtube') or contains(@src, 'vimeo') "
+                         "or contains(@src, 'dailymotion') or contains(@src, 'player')]")
+    return bool(players) and words < VIDEO_MAX_WORDS
 
 
 def _teaser_links(tree: lxml_html.HtmlElement, text: str) -> tuple[int, int]:
@@ -87,7 +106,7 @@ def _teaser_links(tree: lxml_html.HtmlElement, text: str) -> tuple[int, int]:
 def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict], *, url: str,
              title: str | None, text: str) -> PageType:
     """What kind of page this is; ``text`` is the main text the extractor found."""
-    types = _ld_types(ld)
+    types = _declared_types(tree, ld)
     og_type = (metas.get("og:type") or "").strip().lower()
     parts = urlsplit(url)
     path = parts.path or "/"
@@ -96,11 +115,13 @@ def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict],
         return PageType("error", f"error page ({title.strip()[:60]!r})")
     if words < 120 and len(_CONSENT.findall(text)) >= 2 and tree.find(".//form") is not None:
         return PageType("consent", "a cookie or consent notice, no article")
+    if _WIKI_PATH.search(path):
+        return PageType("other", f"a wiki entry ({path})")
     if types & ARTICLE_LD:
-        return PageType("article", f"JSON-LD {sorted(types & ARTICLE_LD)[0]}")
+        return PageType("article", f"declared {sorted(types & ARTICLE_LD)[0]}")
     for ld_type, kind in NON_ARTICLE_LD.items():
         if ld_type in types:
-            return PageType(kind, f"JSON-LD type {ld_type}")
+            return PageType(kind, f"declared type {ld_type}")
     if og_type in NON_ARTICLE_OG:
         return PageType(NON_ARTICLE_OG[og_type], f"og:type {og_type}")
     if _HOME_PATH.match(path) and not parts.query:
@@ -109,6 +130,8 @@ def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict],
         return PageType("section", f"section or archive URL ({path})")
     if _OTHER_PATH.search(path):
         return PageType("other", f"not a news URL ({path})")
+    if _video_page(tree, words):
+        return PageType("video", f"a video player and {words} words of text")
     teasers, teaser_words = _teaser_links(tree, " ".join(text.split()))
     own = words - teaser_words
     if teasers >= 25 and own < 2 * teasers:

@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ingest.extract import extract_page
+from ingest.feeds import FeedItem
 from ingest.headline import SiteNames
 from ingest.items import compose
 from ingest.parse_errors import NotAnArticle
-from ingest.feeds import FeedItem
 from ingest.tickers import EMPTY_WATCHLIST
 
 pytestmark = pytest.mark.unit
@@ -32,7 +32,8 @@ def page(head: str = "", body: str = "", *, article: str | None = None) -> bytes
 
 
 def ld(**item) -> str:
-    return f'<script type="application/ld+json">{json.dumps({"@context": "https://schema.org", **item})}</script>'
+    data = json.dumps({"@context": "https://schema.org", **item})
+    return f'<script type="application/ld+json">{data}</script>'
 
 
 # -- headlines -------------------------------------------------------------------------------
@@ -146,6 +147,12 @@ TEASERS = "".join(f"<h3><a href='/markets/story-{i}'>Story number {i} about mark
     (URL, page(ld(**{"@type": "CollectionPage", "name": "Markets"})), "section"),
     (URL, page(ld(**{"@type": "VideoObject", "name": "Fed press conference"})), "video"),
     (URL, page("<meta property='og:type' content='product'>"), "other"),
+    (URL, page(article="<div itemscope itemtype='https://schema.org/Product'><h1>Grease 400 g</h1>"
+                       + BODY + "</div>"), "other"),
+    ("https://en.wikipedia.example/wiki/Bond_market", page(ld(**{"@type": "Article", "name": "Bond market"})),
+     "other"),
+    (URL, page(article="<h1>Watch: the Fed chair speaks</h1><iframe src='https://www.youtube.com/embed/x'>"
+                       "</iframe><p>The chair took questions on rates and the balance sheet.</p>"), "video"),
     ("https://news.example.org/about-us/", page("<title>About us</title>"), "other"),
     (URL, page("<title>404 Not Found</title>", article="<p>The page you asked for is not here. "
                                                        "Try the search or go back home.</p>" * 2),
@@ -164,3 +171,21 @@ def test_non_articles_are_refused_with_their_kind(url: str, html: bytes, kind: s
 def test_an_article_with_an_article_type_is_kept_even_at_a_short_url() -> None:
     html = page(ld(**{"@type": "NewsArticle", "headline": "Fed holds"}), article="<h1>Fed holds</h1>" + BODY)
     assert extract_page(html, url="https://news.example.org/1927").title == "Fed holds"
+
+
+def test_a_byline_date_under_the_heading_is_read_when_nothing_is_declared() -> None:
+    html = page(body="<aside><p>Termine: 09.12.2019 Adventskonzert</p></aside>",
+                article="<h1>Thomanerchor bekommt neuen Geschäftsführer</h1>"
+                        "<p class='byline'>Von Anna Muster | 07.06.2019, 10:12 Uhr</p>"
+                        "<span class='updated'>2019-12-01</span>" + BODY)
+    got = extract_page(html, url="https://zeitung.example/kultur/thomanerchor-geschaeftsfuehrer")
+    assert (got.published_day, got.published_precision) == (date(2019, 6, 7), "day")
+
+
+def test_a_date_labelled_as_the_publication_counts_even_at_the_articles_end() -> None:
+    html = page(article="<h1>Kein Cyberterrorismus (diesmal)</h1>" + BODY
+                + "<p>Ein Treffen am 26.8.2020 ist geplant.</p>" * 3
+                + "<p class='postmetadata'>Dieser Eintrag wurde veröffentlicht am Samstag, "
+                  "3. Dezember 2011 in News.</p>")
+    assert extract_page(html, url="https://blog.example/news/2011/12/kein-cyberterrorismus").published_day \
+        == date(2011, 12, 3)
