@@ -102,6 +102,9 @@ class Article(Message):
     title: str = ""
     text: str = ""
     published: UtcDatetime
+    # "day": the source gave a date without a time; ``published`` is then 00:00 UTC of that
+    # calendar day, to be shown as a date (not shifted into another time zone's day).
+    published_precision: Literal["second", "day"] = "second"
     fetched: UtcDatetime
     language: str | None = Field(default=None, max_length=16)
     tickers: list[Ticker] = []

@@ -60,6 +60,8 @@ def compose(
         feed_date = None
     dates = (published, feed_date, page_date)
     when = next((d for d in (plausible(x, now) for x in dates) if d), now)
+    precision = (page.published_precision or "second") if page and when == page_date \
+        and when not in (published, feed_date) else "second"
     return build_article(
         article_id=article_id_for_url(url),
         source=source,
@@ -68,6 +70,7 @@ def compose(
         text=text,
         author=(item.author if item else None) or (page.author if page else None),
         published=when,
+        published_precision=precision,
         fetched=now,
         language=detect_language(f"{title}\n{text}") or (page.language if page else None),
         watchlist=watchlist,

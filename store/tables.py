@@ -71,6 +71,8 @@ class Article(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     published: Mapped[datetime] = mapped_column(index=True)
+    published_precision: Mapped[str] = mapped_column(String(8), default="second",
+                                                     server_default="second")
     fetched: Mapped[datetime]
     language: Mapped[str | None] = mapped_column(String(16))
     author: Mapped[str | None] = mapped_column(Text)

@@ -101,7 +101,8 @@ def _article_row(msg: ClassifiedArticle, now: datetime) -> dict:
     a = msg.article
     return {
         "id": a.id, "source": a.source, "url": a.url, "title": a.title, "text": a.text,
-        "published": a.published, "fetched": a.fetched, "language": a.language,
+        "published": a.published, "published_precision": a.published_precision,
+        "fetched": a.fetched, "language": a.language,
         "author": a.author, "duplicate_of": a.duplicate_of, "stored_at": now,
     }
 

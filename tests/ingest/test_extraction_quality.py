@@ -189,3 +189,13 @@ def test_a_date_labelled_as_the_publication_counts_even_at_the_articles_end() ->
                   "3. Dezember 2011 in News.</p>")
     assert extract_page(html, url="https://blog.example/news/2011/12/kein-cyberterrorismus").published_day \
         == date(2011, 12, 3)
+
+
+def test_an_article_keeps_its_dates_precision() -> None:
+    dated = extract_page(page(ld(**{"@type": "NewsArticle", "datePublished": "2019-12-14"})), url=URL)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    alone = compose(source="s", link=URL, now=now, watchlist=EMPTY_WATCHLIST, page=dated)
+    assert (alone.published, alone.published_precision) == (datetime(2019, 12, 14, tzinfo=UTC), "day")
+    fed = compose(source="s", link=URL, now=now, watchlist=EMPTY_WATCHLIST, page=dated,
+                  item=item(datetime(2019, 12, 14, 9, 30, tzinfo=UTC)))
+    assert (fed.published, fed.published_precision) == (datetime(2019, 12, 14, 9, 30, tzinfo=UTC), "second")

@@ -52,3 +52,17 @@ def test_replay_is_a_no_op_and_reclassification_moves_counts(db_url: str) -> Non
     assert after["all/minute"] == (10, 4)
     assert after["ticker/minute"] == (5, 2)
     assert after["topic/hour"][0] == 10
+
+
+def test_a_date_only_publication_is_stored_with_its_precision(db_url: str) -> None:
+    db = DatabaseSettings(url=db_url)
+    upgrade(db)
+    day = classified(1, published=datetime(2019, 12, 14, tzinfo=UTC))
+    day = day.model_copy(update={"article": day.article.model_copy(update={"published_precision": "day"})})
+    timed = classified(2, published=datetime(2019, 12, 14, 19, 30, tzinfo=UTC))
+    with session_factory(db).begin() as s:
+        write_classified(s, [day, timed], utcnow())
+    with session_factory(db)() as s:
+        stored = {a.id: (a.published, a.published_precision) for a in s.scalars(select(m.Article))}
+    assert stored[day.article.id] == (datetime(2019, 12, 14, tzinfo=UTC), "day")
+    assert stored[timed.article.id][1] == "second"

@@ -1,4 +1,4 @@
-"""source status: pages refused as non-articles, and the latest one's reason
+"""articles keep their date's precision; source status counts pages refused as non-articles
 
 Revision ID: 0007
 Revises: 0006
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('published_precision', sa.String(length=8), nullable=False,
+                                      server_default='second'))
     with op.batch_alter_table('source_status', schema=None) as batch_op:
         batch_op.add_column(sa.Column('not_article', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('last_not_article', sa.Text(), nullable=True))
@@ -26,3 +29,5 @@ def downgrade() -> None:
     with op.batch_alter_table('source_status', schema=None) as batch_op:
         batch_op.drop_column('last_not_article')
         batch_op.drop_column('not_article')
+    with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.drop_column('published_precision')
