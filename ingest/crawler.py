@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 
 from finpulse.schemas import Article, DeadLetter, utcnow
 from finpulse.settings import Settings
@@ -127,7 +128,7 @@ class Crawler:
         fetched = await self._document(source.url, "feed", statuses, batch)
         if fetched.not_modified:
             return
-        feed = self._parse(source, fetched, parse_feed)
+        feed = self._parse(source, fetched, partial(parse_feed, timezone=source.timezone))
         st.count("found", len(feed.items) + feed.skipped)
         if feed.skipped:
             st.count("failed", feed.skipped)

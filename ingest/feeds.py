@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
 
 import feedparser
 
@@ -38,7 +39,7 @@ class Feed:
     skipped: int  # entries without a usable link
 
 
-def _entry_date(entry: dict) -> datetime | None:
+def _entry_date(entry: dict, zone: ZoneInfo | None) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = from_struct(entry.get(key))
         if value is not None:
@@ -47,10 +48,31 @@ def _entry_date(entry: dict) -> datetime | None:
         value = parse_date(entry.get(key))
         if value is not None:
             return value
+    for key in ("published", "updated", "dc_date"):
+        value = human_date(entry.get(key), zone)
+        if value is not None:
+            return value
     return None
 
 
-def _entry(entry: dict, feed_url: str) -> FeedItem | None:
+def human_date(text: object, zone: ZoneInfo | None) -> datetime | None:
+    """A date written for people ("Monday, July 27, 2026 - 15:30"), in ``zone`` when it names
+    none (UTC without a zone), as UTC; None when it cannot be read."""
+    if not isinstance(text, str) or not text.strip() or len(text) > 100:
+        return None
+    import dateparser  # only for the rare feed whose dates feedparser cannot read
+
+    cleaned = re.sub(r"\s+[-–]\s+(?=\d{1,2}:\d{2})", " ", text.strip())  # "2026 - 15:30"
+    try:
+        value = dateparser.parse(cleaned, settings={
+            "TIMEZONE": zone.key if zone else "UTC", "RETURN_AS_TIMEZONE_AWARE": True,
+            "TO_TIMEZONE": "UTC", "PREFER_DATES_FROM": "past"})
+    except (ValueError, TypeError, OverflowError, re.error):
+        return None
+    return value.astimezone(UTC) if value else None
+
+
+def _entry(entry: dict, feed_url: str, zone: ZoneInfo | None) -> FeedItem | None:
     link = (entry.get("link") or "").strip()
     if not link:
         link = next((alt.get("href", "") for alt in entry.get("links", []) if alt.get("href")), "")
@@ -66,7 +88,7 @@ def _entry(entry: dict, feed_url: str) -> FeedItem | None:
         link=link,
         title=clean_space(html_to_text(entry.get("title") or "")),
         summary=html_to_text(summary),
-        published=_entry_date(entry),
+        published=_entry_date(entry, zone),
         author=(entry.get("author") or "").strip() or None,
         guid=(entry.get("id") or "").strip() or None,
     )
@@ -80,8 +102,11 @@ def _looks_like_html(text: str) -> str | None:
     return None
 
 
-def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Feed:
-    """The items of an RSS/Atom document fetched from ``url``."""
+def parse_feed(body: bytes, *, url: str, content_type: str | None = None,
+               timezone: str | None = None) -> Feed:
+    """The items of an RSS/Atom document fetched from ``url``; ``timezone`` is the zone of
+    its dates that carry no offset."""
+    zone = ZoneInfo(timezone) if timezone else None
     text, _ = decode_body(body, content_type)
     if not text.strip():
         raise ParseError("empty document, not a feed")
@@ -105,7 +130,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Fee
         raise ParseError(f"not an RSS/Atom feed{f': {reason}' if reason else ''}")
     items, skipped = [], 0
     for entry in parsed.entries:
-        item = _entry(entry, url)
+        item = _entry(entry, url, zone)
         if item is None:
             skipped += 1
         else:

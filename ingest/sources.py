@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -45,6 +46,20 @@ class FeedSource(_Web):
     type: Literal["feed"]
     # Fetch each item's page for the full text (else the feed's summary is the text).
     fetch_pages: bool = True
+    # The zone of the feed's dates that carry no offset ("Monday, July 27, 2026 - 15:30"),
+    # an IANA name such as Europe/London; without it they are read as UTC.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
+                                 "Europe/London)") from exc
+        return value
 
 
 class SitemapSource(_Web):

@@ -197,15 +197,25 @@ def test_each_format_parses_as_written(fixture: str) -> None:
         assert item.published.utcoffset() == timedelta(0), item.published
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ingest.dates does not read the FCA's human dates ('Monday, July 27, 2026 - 15:30', London time, "
-    "no offset); fca-news items fall back to the page's date or the fetch time"))
-def test_fca_human_dates() -> None:
+def test_human_feed_dates_are_read_in_the_sources_zone() -> None:
+    """The FCA dates items for people, in London time without an offset."""
     body = (
         b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>FCA news</title>'
         b"<item><title>Sample statement</title>"
         b"<link>https://www.fca.org.uk/news/statements/sample-statement</link>"
         b"<pubDate>Monday, July 27, 2026 - 15:30</pubDate></item></channel></rss>"
     )
-    [item] = parse_feed(body, url="https://www.fca.org.uk/news/rss.xml").items
+    [item] = parse_feed(body, url="https://www.fca.org.uk/news/rss.xml", timezone="Europe/London").items
     assert item.published == datetime(2026, 7, 27, 15, 30, tzinfo=UK_SUMMER)
+    [item] = parse_feed(body, url="https://www.fca.org.uk/news/rss.xml").items
+    assert item.published == datetime(2026, 7, 27, 15, 30, tzinfo=UTC)  # no zone given: UTC
+
+
+def test_an_unknown_time_zone_is_refused_naming_it(tmp_path: Path) -> None:
+    from finpulse.errors import ConfigError
+
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - {name: x, type: feed, url: 'https://x.example/rss',\n"
+                    "     timezone: Mars/Olympus}\n")
+    with pytest.raises(ConfigError, match="Mars/Olympus"):
+        load_sources(path)
