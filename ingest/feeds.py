@@ -40,16 +40,18 @@ class Feed:
 
 
 def _entry_date(entry: dict, zone: ZoneInfo | None) -> datetime | None:
+    # dict.get, not feedparser's: its .get maps a missing "published" to "updated" (with a
+    # deprecation warning); the order here says which stamp is preferred.
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = from_struct(entry.get(key))
+        value = from_struct(dict.get(entry, key))
         if value is not None:
             return value
     for key in ("published", "updated", "dc_date"):
-        value = parse_date(entry.get(key))
+        value = parse_date(dict.get(entry, key))
         if value is not None:
             return value
     for key in ("published", "updated", "dc_date"):
-        value = human_date(entry.get(key), zone)
+        value = human_date(dict.get(entry, key), zone)
         if value is not None:
             return value
     return None
