@@ -147,6 +147,14 @@ def _is_site_part(part: str, names: set[str]) -> bool:
                for n in names)
 
 
+def _is_title_site_part(part: str, names: set[str]) -> bool:
+    """A part of a <title>: the site's name, or its name with an issue or a section ("DER
+    SPIEGEL 52/2018"), which in a heading could be a headline."""
+    tokens = _plain(part).split()
+    return _is_site_part(part, names) or (len(tokens) <= 4 and any(
+        len(n) >= 4 and " " not in n and "." not in n and n in tokens for n in names))
+
+
 def strip_site(text: str, names: set[str]) -> str:
     """``text`` less the leading or trailing parts that are the site's name (or a date)."""
     pieces = _SEPARATORS.split(text)
@@ -154,9 +162,9 @@ def strip_site(text: str, names: set[str]) -> str:
         return text.strip()
     seps = _SEPARATORS.findall(text)
     start, end = 0, len(pieces)
-    while end - start > 1 and _is_site_part(pieces[end - 1], names):
+    while end - start > 1 and _is_title_site_part(pieces[end - 1], names):
         end -= 1
-    while end - start > 1 and _is_site_part(pieces[start], names):
+    while end - start > 1 and _is_title_site_part(pieces[start], names):
         start += 1
     if (start, end) == (0, len(pieces)):
         return text.strip()
@@ -278,7 +286,9 @@ def scored_candidates(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: li
         longest = max(title_parts, key=len)
         misplaced = {_plain(c.text) for c in visible if c.penalty}
         # a shorter part of <title> that is also a misplaced heading: the site's name or tagline
-        names |= {_plain(p) for p in title_parts if p is not longest and _plain(p) in misplaced}
+        # (unless the longer part is the site's name itself)
+        if not _is_title_site_part(longest, names):
+            names |= {_plain(p) for p in title_parts if p is not longest and _plain(p) in misplaced}
     cands: list[tuple[Candidate, list[str]]] = []
     for c in visible + _declared(metas, ld, html_title):
         text = clean_space(c.text)
