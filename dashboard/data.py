@@ -246,7 +246,7 @@ def source_status(url: str) -> pd.DataFrame:
     with _read(url) as s:
         rows = health.source_status(s)
     return _frame(rows, ["name", "type", "last_attempt", "last_success", "found", "new",
-                         "duplicate", "failed", "last_error"])
+                         "duplicate", "failed", "not_article", "last_error", "last_not_article"])
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -109,4 +109,7 @@ else:
     sources["stale"] = sources["last_success"].isna() | (
         sources["last_success"] < now - STALE)
     st.dataframe(sources, hide_index=True, width="stretch", column_config={
-        "stale": st.column_config.CheckboxColumn("no success in 1 h")})
+        "stale": st.column_config.CheckboxColumn("no success in 1 h"),
+        "not_article": st.column_config.NumberColumn(
+            "not articles", help="pages refused as home pages, section fronts, videos…"),
+        "last_not_article": st.column_config.TextColumn("latest refused page and why")})

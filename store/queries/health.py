@@ -34,7 +34,8 @@ def source_status(session: Session) -> list[dict[str, Any]]:
     """Every ingest source's last attempt, last success and counters."""
     s = m.SourceStatus
     stmt = select(s.name, s.type, s.last_attempt, s.last_success, s.found, s.new,
-                  s.duplicate, s.failed, s.last_error).order_by(s.name)
+                  s.duplicate, s.failed, s.not_article, s.last_error, s.last_not_article
+                  ).order_by(s.name)
     return [dict(r._mapping) for r in session.execute(stmt)]
 
 

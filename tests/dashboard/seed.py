@@ -176,7 +176,9 @@ def _health(session: Session, now: datetime) -> None:
     session.add_all([
         m.SourceStatus(name="reuters-rss", type="rss", last_attempt=now - timedelta(minutes=1),
                        last_success=now - timedelta(minutes=1), found=120, new=100,
-                       duplicate=20, failed=0, http_status={"200": 12}, last_error=None),
+                       duplicate=20, failed=0, http_status={"200": 12}, last_error=None,
+                       not_article=3, last_not_article="https://reuters.example/markets/: "
+                                                       "section: 40 headline links around 12 words"),
         m.SourceStatus(name="ft-pages", type="page", last_attempt=now - timedelta(minutes=2),
                        last_success=now - timedelta(hours=5), found=40, new=30, duplicate=2,
                        failed=8, http_status={"403": 8}, last_error="HTTP 403 Forbidden"),

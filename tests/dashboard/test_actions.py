@@ -161,6 +161,8 @@ def test_pipeline_health_counts_dead_letters_and_flags_stale_sources(seeded, app
     sources = at.dataframe[-1].value
     stale = dict(zip(sources["name"], sources["stale"], strict=True))
     assert stale == {"ft-pages": True, "reuters-rss": False}
+    refused = dict(zip(sources["name"], sources["not_article"], strict=True))
+    assert refused == {"ft-pages": 0, "reuters-rss": 3}
 
 
 def test_retrain_button_starts_a_real_retrain_and_shows_its_log(make_settings, sqlite_url,
