@@ -18,7 +18,12 @@ from finpulse.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
-FLOORS = {"headline": 0.96, "date": 0.95, "refused": 0.62, "kept": 0.99}
+# Just under the figures of the run that set them, on every page and on the held-out pages
+# alone (those nobody read while writing the rules).
+FLOORS = {
+    "finpulse": {"headline": 0.94, "date": 0.94, "refused": 0.66, "kept": 0.98},
+    "finpulse/held-out": {"headline": 0.87, "date": 0.87, "refused": 0.83, "kept": 0.95},
+}
 
 
 def test_precision_on_the_real_page_corpus_stays_above_its_floor(tmp_path: Path) -> None:
@@ -27,8 +32,8 @@ def test_precision_on_the_real_page_corpus_stays_above_its_floor(tmp_path: Path)
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(out.read_text())
-    assert report["pages"] >= 150 and len(report["languages"]) >= 4
-    figures = report["results"]["finpulse"]
-    below = {f: round(figures[f]["precision"], 3) for f, floor in FLOORS.items()
-             if figures[f]["precision"] < floor}
+    assert report["pages"] >= 200 and len(report["languages"]) >= 5
+    below = {f"{part} {f}": round(report["results"][part][f]["precision"], 3)
+             for part, floors in FLOORS.items() for f, floor in floors.items()
+             if report["results"][part][f]["precision"] < floor}
     assert not below, f"under the floor: {below}\n{run.stdout}"
