@@ -38,7 +38,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.database)
     host, port = args.host or settings.api.host, args.port or settings.api.port
     print(f"finpulse api on http://{host}:{port}/v1 (docs: /v1/docs)", flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    uvicorn.run(create_app(settings, serving=True), host=host, port=port,
+                log_level=settings.log_level.lower())
     return 0
 
 

@@ -3,16 +3,18 @@ rollups the sink maintains (``store.queries.trends``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Literal
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from api import responses
 from api.auth import Reader
-from api.context import Context
+from api.context import ApiContext, Context
 from api.errors import AUTH, BAD_INPUT
 from api.params import Instant, Text, window
-from api.schemas import Point, Series
+from api.schemas import Series
 from store.queries import trends
 
 router = APIRouter(tags=["series"])
@@ -23,17 +25,18 @@ Granularity = Literal["minute", "hour", "day"]
 DIM = {"overall": "all", "topic": "topic", "ticker": "ticker", "source": "source"}
 BUCKET = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 MAX_BUCKETS = 10_000
-
-
-def value_of(p: trends.Point, metric: str) -> float:
-    if metric == "mean_sentiment":
-        return p.sum_score / p.n
-    return float({"count": p.n, "bearish": p.n_bearish, "bullish": p.n_bullish,
-                  "neutral": p.n_neutral, "novel": p.n_novel}[metric])
+VALUE: dict[str, Callable[[trends.Point], float]] = {  # a point's value of each metric
+    "count": lambda p: float(p.n),
+    "mean_sentiment": lambda p: p.sum_score / p.n,
+    "bearish": lambda p: float(p.n_bearish),
+    "bullish": lambda p: float(p.n_bullish),
+    "neutral": lambda p: float(p.n_neutral),
+    "novel": lambda p: float(p.n_novel),
+}
 
 
 @router.get("/series", response_model=Series, responses=AUTH | BAD_INPUT)
-def series(
+async def series(
     ctx: Context,
     _key: Reader,
     metric: Annotated[Metric, Query(description="count: articles; mean_sentiment: mean of "
@@ -45,7 +48,12 @@ def series(
     start: Annotated[Instant | None, Query(alias="from", description="default: `to` - 24h")] = None,
     end: Annotated[Instant | None, Query(alias="to", description="exclusive; default: now")] = None,
     granularity: Granularity = "hour",
-) -> Series:
+) -> Response:
+    return await ctx.read(_series, ctx, metric, scope, keys, start, end, granularity)
+
+
+def _series(ctx: ApiContext, metric: str, scope: str, keys: list[str] | None,
+            start: datetime | None, end: datetime | None, granularity: str) -> Response:
     start, end = window(start, end, ctx.clock(), timedelta(hours=24))
     if (end - start) / BUCKET[granularity] > MAX_BUCKETS:
         raise ValueError(f"from/to: more than {MAX_BUCKETS} {granularity} buckets; use a coarser "
@@ -56,6 +64,9 @@ def series(
     with ctx.sessions() as session:
         rows = trends.series(session, dim=DIM[scope], grain=granularity, start=start, end=end,
                              keys=wanted)
-    return Series(metric=metric, scope=scope, granularity=granularity, start=start, end=end,
-                  points=[Point(bucket=p.bucket, key=p.key, value=value_of(p, metric))
-                          for p in rows if p.n > 0])
+    value = VALUE[metric]
+    body: dict[str, Any] = {  # a Series, serialised in one step (api/responses.py)
+        "metric": metric, "scope": scope, "granularity": granularity, "start": start, "end": end,
+        "points": [{"bucket": p.bucket, "key": p.key, "value": value(p)} for p in rows if p.n > 0],
+    }
+    return responses.json(body)

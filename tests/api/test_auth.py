@@ -1,14 +1,18 @@
 """Keys and scopes: no key or a bad one is a 401, a key without the route's scope a 403 naming
-the scope, a revoked key a 401; the key goes as a Bearer token or in X-API-Key."""
+the scope, a revoked key a 401 (within the key cache's TTL); the key goes as a Bearer token or
+in X-API-Key."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api import auth
+from api.keycache import KEY_CACHE_S, KeyCache
 from store.db import session_factory
-from store.queries.api_keys import revoke_key
+from store.queries.api_keys import authenticate, list_keys, revoke_key
 from tests.api.conftest import Api
 
 pytestmark = pytest.mark.integration
@@ -87,9 +91,62 @@ def test_operate_scope_acks_and_silences_only(api: Api) -> None:
     assert _label(api, "operator").status_code == 403
 
 
-def test_a_revoked_key_is_401(api: Api) -> None:
+def test_a_revoked_key_is_401_within_the_key_cache_ttl(api: Api) -> None:
+    cache = api.client.app.state.context.keys
+    now = [1000.0]
+    cache.clock = lambda: now[0]
     assert api.get("/v1/models").status_code == 200
     with session_factory(api.settings.database).begin() as session:
         revoke_key(session, "reader", now=datetime.now(UTC))
+    now[0] += KEY_CACHE_S - 0.1
+    assert api.get("/v1/models").status_code == 200  # still remembered by this process
+    now[0] += 0.1
     r = api.get("/v1/models")
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    now[0] += 0.1
+    assert api.get("/v1/models").status_code == 401  # a failure is not remembered as a success
+
+
+def test_a_remembered_key_is_not_read_again_within_the_ttl(api: Api, monkeypatch) -> None:
+    cache = api.client.app.state.context.keys
+    now = [1000.0]
+    cache.clock = lambda: now[0]
+    lookups: list[str] = []
+
+    def counted(session, key, *, now):
+        lookups.append(key)
+        return authenticate(session, key, now=now)
+
+    monkeypatch.setattr(auth, "authenticate", counted)
+    for _ in range(3):
+        assert api.get("/v1/models").status_code == 200
+        assert api.get("/v1/alerts", "admin").status_code == 200
+    assert lookups == [api.keys["reader"], api.keys["admin"]]
+    assert api.client.get("/v1/models", headers={"X-API-Key": "fp_00000000_nope"}
+                          ).status_code == 401
+    assert api.client.get("/v1/models", headers={"X-API-Key": "fp_00000000_nope"}
+                          ).status_code == 401
+    assert lookups[2:] == ["fp_00000000_nope"] * 2  # failures are looked up every time
+    now[0] += KEY_CACHE_S
+    assert api.get("/v1/models").status_code == 200
+    assert lookups[4:] == [api.keys["reader"]]
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(api: Api) -> None:
+    clock = [datetime(2026, 1, 1, 12, 0, tzinfo=UTC)]
+    state = api.client.app.state  # every request checks the key against the database
+    state.context = replace(state.context, clock=lambda: clock[0], keys=KeyCache(ttl_s=0))
+
+    def last_used() -> datetime | None:
+        with session_factory(api.settings.database)() as session:
+            return next(k for k in list_keys(session) if k.name == "reader").last_used_at
+
+    assert api.get("/v1/models").status_code == 200
+    assert last_used() == clock[0]
+    first = clock[0]
+    clock[0] = first + timedelta(seconds=59)
+    assert api.get("/v1/models").status_code == 200
+    assert last_used() == first
+    clock[0] = first + timedelta(seconds=60)
+    assert api.get("/v1/models").status_code == 200
+    assert last_used() == clock[0]
