@@ -36,6 +36,8 @@ class Series(BaseModel):
 class ArticleOut(BaseModel):
     id: str
     published: datetime
+    published_precision: Literal["second", "day"] = Field(
+        description="day: the source gave a date, no time; `published` is 00:00 UTC of that day")
     source: str
     title: str
     url: str | None

@@ -46,7 +46,8 @@ class ArticleFilter:
 
 
 COLUMNS = (
-    m.Article.id, m.Article.published, m.Article.source, m.Article.title, m.Article.url,
+    m.Article.id, m.Article.published, m.Article.published_precision, m.Article.source,
+    m.Article.title, m.Article.url,
     m.Article.language, m.Article.duplicate_of, m.Prediction.topic,
     m.Prediction.topic_confidence, m.Prediction.sentiment, m.Prediction.sentiment_confidence,
     m.Prediction.sentiment_score, m.Prediction.model_version,

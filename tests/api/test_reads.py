@@ -97,3 +97,8 @@ def test_models_and_champion(api: Api) -> None:
     assert all("path" not in m for m in models)
     champion = api.get("/v1/models/champion").json()
     assert champion["version"] == "v2" and champion["is_champion"] is True
+
+
+def test_articles_say_whether_their_time_is_a_day_or_a_second(api: Api) -> None:
+    items = api.get("/v1/articles", limit=500).json()["items"]
+    assert items and {i["published_precision"] for i in items} == {"second"}

@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Columns are added with ALTER TABLE (a batch on SQLite does not rebuild a table to add one).
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('published_precision', sa.String(length=8), nullable=False,
                                       server_default='second'))
@@ -26,8 +27,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('source_status', schema=None) as batch_op:
-        batch_op.drop_column('last_not_article')
-        batch_op.drop_column('not_article')
-    with op.batch_alter_table('articles', schema=None) as batch_op:
-        batch_op.drop_column('published_precision')
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35 and later have it), not a batch operation:
+    # on SQLite a batch rebuilds the table, and dropping the old articles table deletes every
+    # prediction and ticker row through their ON DELETE CASCADE.
+    for table, column in (('source_status', 'last_not_article'), ('source_status', 'not_article'),
+                          ('articles', 'published_precision')):
+        op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
