@@ -60,7 +60,3 @@ class KeyCache:
                     del self._keys[next(iter(self._keys))]
             self._keys.pop(d, None)  # re-inserted last: the dict stays oldest first
             self._keys[d] = (now, key)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._keys.clear()

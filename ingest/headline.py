@@ -44,6 +44,12 @@ _BAD_CLASS = re.compile(r"breadcrumb|logo|brand|site-?title|site-?name|masthead|
                         re.I)
 _GOOD_CLASS = re.compile(r"(?:^|[\s_-])(?:entry|post|article|story|page|news|content)[-_]?"
                          r"(?:title|headline|heading)|(?:^|\s)headline(?:\s|$)", re.I)
+# Elements that may be marked as the headline: only those whose class could match _GOOD_CLASS
+# are read (the XPath narrows a scan of every div, span and p to a few).
+_LOWER = "translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_MARKED = ('//*[@itemprop="headline"][not(self::meta)] | '
+           f'//*[self::h2 or self::h3 or self::div or self::span or self::p][contains({_LOWER}, "title")'
+           f' or contains({_LOWER}, "headline") or contains({_LOWER}, "heading")]')
 # A candidate's standing before agreement: the visible heading first.
 PRIOR = {"h1": 5.0, "marked": 4.0, "ld": 2.0, "og": 1.5, "twitter": 1.2, "title": 1.0,
          "h2": 0.8}
@@ -229,8 +235,7 @@ def _visible(tree: lxml_html.HtmlElement, url: str) -> list[Candidate]:
     page_path = urlsplit(url).path
     for node in tree.iter("h1"):
         found.append(Candidate("h1", _heading_text(node), _context_penalty(node, page_path), node))
-    for node in tree.xpath('//*[@itemprop="headline"][not(self::meta)] | //h1 | //h2 | //h3 | //div'
-                           ' | //span | //p'):
+    for node in tree.xpath(_MARKED):
         if node.tag == "h1" or not (node.get("itemprop") == "headline"
                                     or _GOOD_CLASS.search(node.get("class") or "")):
             continue

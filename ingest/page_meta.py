@@ -1,22 +1,20 @@
-"""Metadata from an article page's <head> and markup: canonical URL, og:url, titles, author and
-the publication time (with its time of day, which trafilatura's day-precision date lacks)."""
+"""Metadata from an article page's <head> and markup: canonical URL, og:url, the <title>,
+author, language, every <meta> and every JSON-LD object (which ``headline``, ``pagedate`` and
+``pagetype`` read), and the schema.org types the page declares."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 
 from lxml import html as lxml_html
 
-from ingest.dates import parse_date
 from ingest.text import clean_space
 
-DATE_META = (
-    "article:published_time", "og:published_time", "published_time", "pubdate",
-    "publishdate", "date", "dc.date", "dc.date.issued", "dcterms.created", "sailthru.date",
-    "parsely-pub-date", "article.published",
-)
+ARTICLE_TYPES = frozenset({"article", "newsarticle", "blogposting", "reportagenewsarticle",
+                           "analysisnewsarticle", "opinionnewsarticle", "report", "pressrelease",
+                           "socialmediaposting", "liveblogposting", "scholarlyarticle", "techarticle",
+                           "backgroundnewsarticle", "reviewnewsarticle", "posting"})
 AUTHOR_META = ("author", "article:author", "parsely-author", "dc.creator", "byl")
 
 
@@ -24,11 +22,8 @@ AUTHOR_META = ("author", "article:author", "parsely-author", "dc.creator", "byl"
 class PageMeta:
     canonical: str | None
     og_url: str | None
-    og_title: str | None
     html_title: str | None
-    h1: str | None
     author: str | None
-    published: datetime | None
     lang: str | None
     metas: dict[str, str]  # every <meta> by its lower-cased property, name or itemprop
     ld: list[dict]  # every JSON-LD object, @graph members included
@@ -74,20 +69,10 @@ def _ld_author(value: object, depth: int = 0) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _published(metas: dict[str, str], ld: list[dict], tree: lxml_html.HtmlElement) -> datetime | None:
-    for item in ld:
-        value = parse_date(item.get("datePublished") if isinstance(item.get("datePublished"), str) else None)
-        if value:
-            return value
-    for key in DATE_META:
-        value = parse_date(metas.get(key))
-        if value:
-            return value
-    for node in tree.iter("time"):
-        value = parse_date(node.get("datetime"))
-        if value:
-            return value
-    return None
+def ld_types(item: dict) -> set[str]:
+    """A JSON-LD object's ``@type``s, lower-cased (one or a list)."""
+    kind = item.get("@type")
+    return {k.lower() for k in (kind if isinstance(kind, list) else [kind]) if isinstance(k, str)}
 
 
 def _text_of(tree: lxml_html.HtmlElement, tag: str) -> str | None:
@@ -110,11 +95,8 @@ def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
     return PageMeta(
         canonical=canonical,
         og_url=metas.get("og:url"),
-        og_title=clean_space(metas["og:title"]) if metas.get("og:title") else None,
         html_title=_text_of(tree, "title"),
-        h1=_text_of(tree, "h1"),
         author=author,
-        published=_published(metas, ld, tree),
         lang=(root.get("lang") or "").split("-")[0].lower() or None,
         metas=metas,
         ld=ld,

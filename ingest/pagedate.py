@@ -22,12 +22,10 @@ from typing import Literal
 from lxml import html as lxml_html
 
 from ingest.dates import MAX_FUTURE, MIN_YEAR, parse_date
+from ingest.dates import plausible as plausible_instant
+from ingest.page_meta import ARTICLE_TYPES, ld_types
 
 Precision = Literal["day", "second"]
-ARTICLE_TYPES = frozenset({"article", "newsarticle", "blogposting", "reportagenewsarticle",
-                           "analysisnewsarticle", "opinionnewsarticle", "report", "pressrelease",
-                           "socialmediaposting", "liveblogposting", "scholarlyarticle", "techarticle",
-                           "backgroundnewsarticle", "reviewnewsarticle", "posting"})
 PUBLISHED_META = (
     "article:published_time", "og:published_time", "og:article:published_time", "published_time",
     "datepublished", "pubdate", "publishdate", "publish-date", "publish_date", "dc.date.issued",
@@ -78,14 +76,8 @@ def read_stamp(value: object, source: str) -> Published | None:
     return Published(at, "second", source)
 
 
-def _ld_type(item: dict) -> set[str]:
-    kind = item.get("@type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    return {k.lower() for k in kinds if isinstance(k, str)}
-
-
 def _from_ld(ld: list[dict]) -> Published | None:
-    items = sorted(ld, key=lambda i: not (_ld_type(i) & ARTICLE_TYPES))  # articles first
+    items = sorted(ld, key=lambda i: not (ld_types(i) & ARTICLE_TYPES))  # articles first
     for item in items:
         found = read_stamp(item.get("datePublished"), "json-ld datePublished")
         if found:
@@ -225,9 +217,8 @@ def _from_search(tree: lxml_html.HtmlElement, url: str | None) -> Published | No
 
 
 def plausible(found: Published | None, now: datetime) -> Published | None:
-    if found is None or found.at.year < MIN_YEAR or found.utc > now + MAX_FUTURE:
-        return None
-    return found
+    """``found`` unless its instant is implausible (``ingest.dates.plausible``)."""
+    return found if found is not None and plausible_instant(found.utc, now) else None
 
 
 def find_published(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict], *,

@@ -16,12 +16,10 @@ from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
+from ingest.page_meta import ARTICLE_TYPES, ld_types
+
 Kind = Literal["article", "home", "section", "video", "gallery", "error", "consent", "other"]
 
-ARTICLE_LD = frozenset({"article", "newsarticle", "blogposting", "reportagenewsarticle",
-                        "analysisnewsarticle", "opinionnewsarticle", "report", "pressrelease",
-                        "liveblogposting", "scholarlyarticle", "techarticle", "posting",
-                        "backgroundnewsarticle", "reviewnewsarticle", "socialmediaposting"})
 NON_ARTICLE_LD: dict[str, Kind] = {
     "collectionpage": "section", "itemlist": "section", "searchresultspage": "section",
     "videoobject": "video", "videogallery": "video", "imagegallery": "gallery",
@@ -42,7 +40,7 @@ _OTHER_PATH = re.compile(
     r"leistungen|services?|dienstleistungen)(?:/|\.|$)", re.I)
 _WIKI_PATH = re.compile(r"/wiki/", re.I)
 VIDEO_MAX_WORDS = 100
-MICRODATA_MAIN = ARTICLE_LD | {"product"}
+MICRODATA_MAIN = ARTICLE_TYPES | {"product"}
 # A listing's URL ends at the listing word or one step below it ("/tag/", "/category/markets/").
 _SECTION_PATH = re.compile(r"/(?:tag|tags|category|categories|kategorie|rubrik|themen?|topics?|"
                            r"archive?|archiv|search|suche|page)(?:/[^/]*)?/?$", re.I)
@@ -68,12 +66,7 @@ class PageType:
 
 def _declared_types(tree: lxml_html.HtmlElement, ld: list[dict]) -> set[str]:
     """The schema.org types the page declares, in JSON-LD or in microdata ``itemtype``."""
-    out: set[str] = set()
-    for item in ld:
-        kind = item.get("@type")
-        for k in kind if isinstance(kind, list) else [kind]:
-            if isinstance(k, str):
-                out.add(k.lower())
+    out = {k for item in ld for k in ld_types(item)}
     # Microdata marks widgets too (a sidebar's LocalBusiness, a slider's ImageGallery): only
     # the kinds that describe the page's main item are read from it.
     for node in tree.xpath("//*[@itemtype]")[:50]:
@@ -117,8 +110,8 @@ def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict],
         return PageType("consent", "a cookie or consent notice, no article")
     if _WIKI_PATH.search(path):
         return PageType("other", f"a wiki entry ({path})")
-    if types & ARTICLE_LD:
-        return PageType("article", f"declared {sorted(types & ARTICLE_LD)[0]}")
+    if types & ARTICLE_TYPES:
+        return PageType("article", f"declared {sorted(types & ARTICLE_TYPES)[0]}")
     for ld_type, kind in NON_ARTICLE_LD.items():
         if ld_type in types:
             return PageType(kind, f"declared type {ld_type}")
