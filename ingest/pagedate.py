@@ -73,6 +73,10 @@ def read_stamp(value: object, source: str) -> Published | None:
         return None
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
+    try:
+        at.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, or 9999 west of it: not a date to keep
+        return None
     return Published(at, "second", source)
 
 
