@@ -18,7 +18,7 @@ from lxml import html as lxml_html
 
 from ingest.canonical import choose_canonical
 from ingest.encoding import decode_body
-from ingest.headline import SiteNames, choose_headline
+from ingest.headline import SiteNames, choose_headline, words
 from ingest.page_meta import PageMeta, read_meta
 from ingest.pagedate import Precision, find_published
 from ingest.pagetype import classify
@@ -58,10 +58,20 @@ def _title(tree, meta: PageMeta, url: str, extracted: str | None, learned: SiteN
     chosen = choose_headline(tree, meta.metas, meta.ld, url=url, html_title=meta.html_title,
                              learned=learned)
     if chosen:
-        return chosen.text, chosen.node
+        return chosen.text, chosen.node if chosen.node is not None else _shown(tree, chosen.text)
     if extracted:
         return clean_space(extracted), None
     return _SITE_SUFFIX.sub("", meta.html_title or "").strip(), None
+
+
+def _shown(tree, headline: str):  # lxml element or None
+    """The heading element that shows a declared headline word for word (an ``<h3>`` in an
+    ``<hgroup>``, say), so that the byline's date can be looked for beside it."""
+    want = words(headline)
+    for node in tree.xpath("//h1 | //h2 | //h3 | //h4")[:40]:
+        if words(node.text_content()) == want:
+            return node
+    return None
 
 
 def _body_text(text: str, title: str) -> str:
@@ -96,7 +106,7 @@ def extract_page(body: bytes, *, url: str, content_type: str | None = None,
     if not kind.is_article:
         raise NotAnArticle(kind.kind, kind.reason)
     title, heading = _title(tree, meta, url, doc.title, site_names)
-    found = find_published(tree, meta.metas, meta.ld, url=url, heading=heading)
+    found = find_published(tree, meta.metas, meta.ld, url=url, heading=heading, language=meta.lang)
     return Page(
         url=choose_canonical(url, meta.canonical, meta.og_url),
         title=title,

@@ -56,6 +56,7 @@ PRIOR = {"h1": 5.0, "marked": 4.0, "ld": 2.0, "og": 1.5, "twitter": 1.2, "title"
 DECLARED = frozenset({"og", "twitter", "title", "ld"})
 # Four declared copies of one social-media teaser must not outvote the visible heading.
 MAX_SUPPORT = 2.0
+TIE_BREAK = 0.01
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,14 @@ def _is_title_site_part(part: str, names: set[str]) -> bool:
         len(n) >= 4 and " " not in n and "." not in n and n in tokens for n in names))
 
 
+def _is_trailing_site_part(part: str, names: set[str]) -> bool:
+    """A last part of a title, short and opening with the first word of the site's host or
+    name: "… ‹ Wara Conservation Project" on wara-enforcement.org."""
+    tokens = _plain(part).split()
+    return _is_title_site_part(part, names) or (0 < len(tokens) <= 4 and len(tokens[0]) >= 4 and any(
+        " " in n and n.split()[0] == tokens[0] for n in names))
+
+
 def strip_site(text: str, names: set[str]) -> str:
     """``text`` less the leading or trailing parts that are the site's name (or a date)."""
     pieces = _SEPARATORS.split(text)
@@ -168,7 +177,7 @@ def strip_site(text: str, names: set[str]) -> str:
         return text.strip()
     seps = _SEPARATORS.findall(text)
     start, end = 0, len(pieces)
-    while end - start > 1 and _is_title_site_part(pieces[end - 1], names):
+    while end - start > 1 and _is_trailing_site_part(pieces[end - 1], names):
         end -= 1
     while end - start > 1 and _is_title_site_part(pieces[start], names):
         start += 1
@@ -185,6 +194,8 @@ def _context_penalty(node: lxml_html.HtmlElement, page_path: str) -> float:
     penalty = 0.0
     for anc in node.iterancestors():
         tag = anc.tag if isinstance(anc.tag, str) else ""
+        if tag in ("body", "html"):
+            break  # their classes describe the whole page ("cookies-not-set"), not a widget
         if tag in _BAD_CONTEXT:
             penalty = max(penalty, 4.0)
         elif tag == "header" and not any(a.tag in ("article", "main") for a in anc.iterancestors()
@@ -210,12 +221,13 @@ _BREAKS = frozenset({"br", "div", "p", "h1", "h2", "h3", "h4", "li", "small"})
 
 
 def _heading_text(node: lxml_html.HtmlElement) -> str:
-    """The heading's text as shown: inline markup joined as is, line breaks as spaces."""
+    """The heading's text as shown: inline markup joined as is, line breaks as spaces, a
+    ``<time>`` left out."""
     out: list[str] = []
 
     def walk(el: lxml_html.HtmlElement) -> None:
-        if el.tag in ("script", "style", "noscript", "template"):
-            return
+        if el.tag in ("script", "style", "noscript", "template", "time"):
+            return  # a <time> in a heading is its dateline ("Jun 17 …"), not its words
         if el.tag in _BREAKS:
             out.append(" ")
         out.append(el.text or "")
@@ -312,6 +324,9 @@ def scored_candidates(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: li
                 support[o.kind] = max(support.get(o.kind, 0.0), _agreement(plain, other))
         agreed = min(MAX_SUPPORT, sum(support.values()))
         score = PRIOR[c.kind] - c.penalty + 1.5 * agreed
+        # Between equals, the one the other sources repeat word for word (the capped support
+        # ties a heading's exact copies with a shorter variant's partial ones).
+        score += TIE_BREAK * sum(support.values())
         if c.kind not in DECLARED and not agreed:
             # A heading nothing else on the page repeats: the one clean <h1> is trusted (the
             # declared titles may all be one teaser); other headings are widgets' or labels'.

@@ -128,22 +128,34 @@ VISIBLE_DATES = (
                 re.I), "dMy"),
     # December 14, 2019, Juni 19th, 2018
     (re.compile(r"\b(" + _MONTH + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+" + _YEAR, re.I), "Mdy"),
+    # 08/01/2014: the 8th of January, or August 1st on an English page ("slash" is resolved by
+    # the page's language in visible_date)
+    (re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/" + _YEAR + r"(?![\d/])"), "slash"),
 )
+# Languages whose pages write a slashed date month first (08/01/2014 is August 1st).
+MONTH_FIRST_LANGUAGES = frozenset({"en"})
 _UPDATED = re.compile(r"(?:updated|update|aktualisiert|geändert|modified|mis à jour|modifié|"
                       r"last edited|zuletzt)\W{0,3}(?:\w+\W{1,3}){0,3}$", re.I)
 _PUBLISHED = re.compile(r"(?:published|posted|veröffentlicht|erschienen|publié|datum|date|"
                         r"stand)\W{0,3}(?:\w+\W{1,3}){0,3}$", re.I)
-# An unlabelled date counts only in the byline's reach of the heading; a date labelled as the
+# The label may also follow the date: "Dieser Beitrag wurde am 3. Dezember 2011 veröffentlicht".
+_PUBLISHED_AFTER = re.compile(r"^\W{0,3}(?:\w+\W{1,3}){0,4}?(?:veröffentlicht|erschienen|publiziert|"
+                              r"gepostet|publié|published|posted)\b", re.I)
+# An unlabelled date counts only in the byline's reach of the heading, or a little further when
+# the element holding it says it is a date ("nfy-ar-date", "entry-date"); a date labelled as the
 # publication ("Veröffentlicht am …") anywhere in the article, which some sites print at its end.
-BYLINE_REACH, WINDOW_BEFORE, WINDOW_AFTER = 400, 300, 20_000
+BYLINE_REACH, DATE_ELEMENT_REACH, WINDOW_BEFORE, WINDOW_AFTER = 400, 1_500, 300, 20_000
 
 
 _UPDATED_CLASS = re.compile(r"updated|modified|date-?mod", re.I)
+_DATE_CLASS = re.compile(r"date|datum|time|byline|dateline|published", re.I)
 
 
 def _day(match: re.Match, order: str) -> date | None:
     g = match.groups()
     try:
+        if order == "mdy":
+            return date(int(g[2]), int(g[0]), int(g[1]))
         if order == "dmy":
             return date(int(g[2]), int(g[1]), int(g[0]))
         if order == "ymd":
@@ -155,40 +167,66 @@ def _day(match: re.Match, order: str) -> date | None:
         return None
 
 
-def _text_around(tree: lxml_html.HtmlElement, heading: lxml_html.HtmlElement) -> tuple[str, int]:
-    """The page's visible text in document order, and where the heading starts in it."""
+@dataclass
+class _Flat:
+    """The page's visible text in document order, where the heading starts in it, and the
+    spans of the elements whose class says they hold a date."""
+    text: str
+    heading_at: int
+    date_spans: list[tuple[int, int]]
+
+    def in_date_element(self, pos: int) -> bool:
+        return any(start <= pos < end for start, end in self.date_spans)
+
+
+_HIDDEN = ("script", "style", "noscript", "template")
+
+
+def _text_around(tree: lxml_html.HtmlElement, heading: lxml_html.HtmlElement) -> _Flat:
     pieces: list[str] = []
-    at = -1
     size = 0
-    for el in tree.iter():
+    at = -1
+    spans: list[tuple[int, int]] = []
+
+    def walk(el: lxml_html.HtmlElement) -> None:
+        nonlocal size, at
         if el is heading:
             at = size
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template") \
-                or _UPDATED_CLASS.search(el.get("class") or ""):
-            tail = el.tail or ""
-        else:
-            pieces.append(el.text or "")
-            size += len(pieces[-1])
-            tail = el.tail or ""
-        pieces.append(" " + tail)
+        cls = el.get("class") or ""
+        if el.tag in _HIDDEN or _UPDATED_CLASS.search(cls):
+            return
+        start = size
+        pieces.append(el.text or "")
         size += len(pieces[-1])
-    return "".join(pieces), at
+        for child in el:
+            if isinstance(child.tag, str):
+                walk(child)
+            pieces.append(" " + (child.tail or ""))
+            size += len(pieces[-1])
+        if _DATE_CLASS.search(cls):
+            spans.append((start, size))
+
+    walk(tree)
+    return _Flat("".join(pieces), at, spans)
 
 
 def visible_date(tree: lxml_html.HtmlElement, heading: lxml_html.HtmlElement | None,
-                 now: datetime) -> Published | None:
+                 now: datetime, language: str | None = None) -> Published | None:
     """The date printed nearest the article's heading (a byline or dateline), skipping dates
     labelled as updates; a labelled publication date wins over a nearer unlabelled one."""
     if heading is None:
         return None
-    text, at = _text_around(tree, heading)
+    flat = _text_around(tree, heading)
+    at = flat.heading_at
     if at < 0:
         return None
     start = max(0, at - WINDOW_BEFORE)
-    window = text[start: at + WINDOW_AFTER]
+    window = flat.text[start: at + WINDOW_AFTER]
     heading_at = at - start
     best: tuple[float, date] | None = None
     for pattern, order in VISIBLE_DATES:
+        if order == "slash":
+            order = "mdy" if (language or "en") in MONTH_FIRST_LANGUAGES else "dmy"
         for m in pattern.finditer(window):
             day = _day(m, order)
             if day is None or day.year < MIN_YEAR or day > (now + MAX_FUTURE).date():
@@ -197,9 +235,10 @@ def visible_date(tree: lxml_html.HtmlElement, heading: lxml_html.HtmlElement | N
             if _UPDATED.search(before):
                 continue
             distance = abs(m.start() - heading_at) + (200 if m.start() < heading_at else 0)
-            if _PUBLISHED.search(before):
+            if _PUBLISHED.search(before) or _PUBLISHED_AFTER.match(window[m.end(): m.end() + 60]):
                 distance /= 50
-            elif distance > BYLINE_REACH:
+            elif distance > BYLINE_REACH and not (distance <= DATE_ELEMENT_REACH
+                                                   and flat.in_date_element(start + m.start())):
                 continue
             if best is None or distance < best[0]:
                 best = (distance, day)
@@ -228,15 +267,16 @@ def plausible(found: Published | None, now: datetime) -> Published | None:
 def find_published(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict], *,
                    url: str | None = None, now: datetime | None = None,
                    heading: lxml_html.HtmlElement | None = None,
-                   search: bool = True) -> Published | None:
+                   search: bool = True, language: str | None = None) -> Published | None:
     """The page's publication time, or None when it gives none that is plausible.
-    ``heading`` is the article's heading element, near which a byline's date is looked for."""
+    ``heading`` is the article's heading element, near which a byline's date is looked for;
+    ``language`` (the page's, "es") says how a slashed date reads."""
     now = now or datetime.now(UTC)
     for found in (_from_ld(ld),
                   next((f for f in (read_stamp(metas.get(k), f"meta {k}") for k in PUBLISHED_META)
                         if plausible(f, now)), None),
                   _from_markup(tree),
-                  visible_date(tree, heading, now)):
+                  visible_date(tree, heading, now, language)):
         if plausible(found, now):
             return found
     return plausible(_from_search(tree, url), now) if search else None

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from lxml import html as lxml_html
 
 from ingest.page_meta import ARTICLE_TYPES, ld_types
+from ingest.text import word_count
 
 Kind = Literal["article", "home", "section", "video", "gallery", "error", "consent", "other"]
 
@@ -90,9 +91,10 @@ def _teaser_links(tree: lxml_html.HtmlElement, text: str) -> tuple[int, int]:
     count = in_text = 0
     for a in tree.iter("a"):
         label = " ".join(a.text_content().split())
-        if len(label.split()) >= 5:
+        n = word_count(label)
+        if n >= 5:
             count += 1
-            in_text += len(label.split()) if label in text else 0
+            in_text += n if label in text else 0
     return count, in_text
 
 
@@ -103,13 +105,16 @@ def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict],
     og_type = (metas.get("og:type") or "").strip().lower()
     parts = urlsplit(url)
     path = parts.path or "/"
-    words = len(text.split())
+    words = word_count(text)
     if title and _ERROR_TITLE.search(title) and words < 150:
         return PageType("error", f"error page ({title.strip()[:60]!r})")
     if words < 120 and len(_CONSENT.findall(text)) >= 2 and tree.find(".//form") is not None:
         return PageType("consent", "a cookie or consent notice, no article")
     if _WIKI_PATH.search(path):
         return PageType("other", f"a wiki entry ({path})")
+    if _HOME_PATH.match(path) and not parts.query:
+        # before the declared types: a front page's teasers declare themselves articles
+        return PageType("home", f"home page ({path})")
     if types & ARTICLE_TYPES:
         return PageType("article", f"declared {sorted(types & ARTICLE_TYPES)[0]}")
     for ld_type, kind in NON_ARTICLE_LD.items():
@@ -117,8 +122,6 @@ def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict],
             return PageType(kind, f"declared type {ld_type}")
     if og_type in NON_ARTICLE_OG:
         return PageType(NON_ARTICLE_OG[og_type], f"og:type {og_type}")
-    if _HOME_PATH.match(path) and not parts.query:
-        return PageType("home", f"home page ({path})")
     if _YEAR_ARCHIVE.match(path) or _SECTION_PATH.search(path):
         return PageType("section", f"section or archive URL ({path})")
     if _OTHER_PATH.search(path):

@@ -95,6 +95,36 @@ def test_a_logo_h1_linking_home_loses_to_the_article_heading() -> None:
 
 # -- dates -----------------------------------------------------------------------------------
 
+def test_a_page_wide_class_does_not_count_against_the_heading() -> None:
+    """A ``<body class="cookies-not-set">`` says nothing of where the heading sits; an ``<h1>``
+    that repeats the declared titles word for word beats a shorter one in the text."""
+    html = (b"<html><head><title>TOP 5 Fashion Must Haves 2018 [Werbung] - MajkasWelt</title>"
+            b"<meta property='og:title'"
+            b" content='TOP 5 Fashion Must Haves 2018 [Werbung] - MajkasWelt'>"
+            b"</head><body class='single-post cookies-not-set'><article>"
+            b"<div class='entry-meta'>"
+            b"<h1 class='entry-title'>TOP 5 Fashion Must Haves 2018 [Werbung]</h1></div>"
+            b"<div class='entry-content'><h1>TOP 5 Must Haves 2018</h1>" + BODY.encode() +
+            b"</div></article></body></html>")
+    got = extract_page(html, url="https://majkaswelt.example/top-5-fashion-must-haves-2018")
+    assert got.title == "TOP 5 Fashion Must Haves 2018 [Werbung]"
+
+
+def test_a_dateline_inside_the_heading_is_not_part_of_it() -> None:
+    html = page("<meta property='og:title' content='Das schönste Ende der Welt: Montauk'>",
+                article="<h2 class='entry-title' itemprop='headline'><time datetime='2019-06-17'>"
+                        "Jun 17 </time>Das schönste Ende der Welt: Montauk</h2>" + BODY)
+    got = extract_page(html, url="https://blog.example/home/2017/7/12/montauk")
+    assert got.title == "Das schönste Ende der Welt: Montauk"
+
+
+def test_a_site_name_opening_with_the_hosts_first_word_is_stripped() -> None:
+    html = page("<title>Guinée : Un braconnier interpellé et condamné ! ‹ Wara Conservation Project"
+                "</title>", article=BODY)
+    got = extract_page(html, url="https://www.wara-enforcement.example/fr/guinee-braconnier/")
+    assert got.title == "Guinée : Un braconnier interpellé et condamné !"
+
+
 def test_a_date_only_stamp_stays_that_day() -> None:
     got = extract_page(page(ld(**{"@type": "NewsArticle", "headline": "x",
                                   "datePublished": "2019-12-14"})), url=URL)
@@ -163,6 +193,14 @@ TEASERS = "".join(f"<h3><a href='/markets/story-{i}'>Story number {i} about mark
                article="<form><p>We use cookies and similar technologies. Accept all cookies or "
                        "manage your consent in the privacy settings before you continue to the "
                        "site.</p><button>Accept all</button></form>"), "consent"),
+    # a front page whose teasers declare themselves articles
+    ("https://www.nieuwsblad.example/", page(article="<div itemscope itemtype='https://schema.org/"
+                                                     "NewsArticle'><h2>Fabiola</h2>" + BODY + "</div>"),
+     "home"),
+    # a player and a one-line caption in Japanese: one whitespace "word", some thirty real ones
+    (URL, page(article="<h1>動画：ナイジェリアで自爆攻撃、３１人死亡</h1><video src='/v.mp4'></video>"
+                       "<p>ナイジェリア北東部で少女らによる自爆攻撃があり、ロケット弾も撃ち込まれ、少なくとも31人が"
+                       "死亡した。</p>"), "video"),
 ])
 def test_non_articles_are_refused_with_their_kind(url: str, html: bytes, kind: str) -> None:
     with pytest.raises(NotAnArticle) as refused:
@@ -191,6 +229,33 @@ def test_a_date_labelled_as_the_publication_counts_even_at_the_articles_end() ->
                   "3. Dezember 2011 in News.</p>")
     assert extract_page(html, url="https://blog.example/news/2011/12/kein-cyberterrorismus").published_day \
         == date(2011, 12, 3)
+
+
+def test_a_publication_label_after_the_date_counts() -> None:
+    html = page(article="<h1>Cyberangriff auf Wasserwerk</h1>" + BODY * 2
+                + "<p class='postmetadata'>Dieser Beitrag wurde am Samstag, 3. Dezember 2011 um "
+                  "14:10 Uhr veröffentlicht und unter Cybercrime abgelegt.</p>")
+    assert extract_page(html, url="https://blog.example/news/cyberangriff-wasserwerk").published_day \
+        == date(2011, 12, 3)
+
+
+def test_a_date_in_a_dated_element_counts_beyond_the_bylines_reach() -> None:
+    nav = "<ul>" + "".join(f"<li><a href='/r{i}'>Rubrik {i} mit Angeboten</a></li>"
+                           for i in range(20)) + "</ul>"
+    html = page(article="<h1>Witzel will mehr Geld</h1>" + nav
+                + "<span class='nfy-ar-date'>12.10.2015, 19:16 Uhr</span>" + BODY)
+    assert extract_page(html, url="https://zeitung.example/politik/witzel-will-mehr-geld").published_day \
+        == date(2015, 10, 12)
+
+
+@pytest.mark.parametrize(("lang", "want"), [("es", date(2014, 1, 8)), ("en", date(2014, 8, 1))])
+def test_a_slashed_date_reads_as_the_pages_language_writes_it(lang: str, want: date) -> None:
+    html = (f"<html lang='{lang}'><head><meta name='twitter:title' content='Anticorrupción decidirá "
+            f"si recurre'></head><body><article><hgroup><h3>Anticorrupción decidirá si recurre</h3>"
+            f"</hgroup><p class='autor'>Patricio Candia | Palma | 08/01/2014</p>{BODY}</article>"
+            f"</body></html>").encode()
+    assert extract_page(html, url="https://diario.example/local/anticorrupcion-recurre.html") \
+        .published_day == want
 
 
 def test_an_article_keeps_its_dates_precision() -> None:
