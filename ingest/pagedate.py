@@ -103,18 +103,24 @@ def _from_markup(tree: lxml_html.HtmlElement) -> Published | None:
 
 
 MONTHS = {
-    **dict.fromkeys(("january", "jan", "januar", "jänner", "janvier", "janv"), 1),
-    **dict.fromkeys(("february", "feb", "februar", "février", "fevrier", "févr", "fév"), 2),
-    **dict.fromkeys(("march", "mar", "märz", "maerz", "mars"), 3),
-    **dict.fromkeys(("april", "apr", "avril", "avr"), 4),
-    **dict.fromkeys(("may", "mai"), 5),
-    **dict.fromkeys(("june", "jun", "juni", "juin"), 6),
-    **dict.fromkeys(("july", "jul", "juli", "juillet", "juil"), 7),
-    **dict.fromkeys(("august", "aug", "août", "aout"), 8),
-    **dict.fromkeys(("september", "sep", "sept", "septembre"), 9),
-    **dict.fromkeys(("october", "oct", "oktober", "okt", "octobre"), 10),
-    **dict.fromkeys(("november", "nov", "novembre"), 11),
-    **dict.fromkeys(("december", "dec", "dezember", "dez", "décembre", "decembre", "déc"), 12),
+    # English, German, French, Spanish, Portuguese, Italian, Dutch
+    **dict.fromkeys(("january", "jan", "januar", "jänner", "janvier", "janv", "enero", "janeiro",
+                     "gennaio", "januari"), 1),
+    **dict.fromkeys(("february", "feb", "februar", "février", "fevrier", "févr", "fév", "febrero",
+                     "fevereiro", "febbraio", "februari"), 2),
+    **dict.fromkeys(("march", "mar", "märz", "maerz", "mars", "marzo", "março", "marco", "maart"), 3),
+    **dict.fromkeys(("april", "apr", "avril", "avr", "abril", "aprile"), 4),
+    **dict.fromkeys(("may", "mai", "mayo", "maio", "maggio", "mei"), 5),
+    **dict.fromkeys(("june", "jun", "juni", "juin", "junio", "junho", "giugno"), 6),
+    **dict.fromkeys(("july", "jul", "juli", "juillet", "juil", "julio", "julho", "luglio"), 7),
+    **dict.fromkeys(("august", "aug", "août", "aout", "agosto", "augustus"), 8),
+    **dict.fromkeys(("september", "sep", "sept", "septembre", "septiembre", "setiembre", "setembro",
+                     "settembre"), 9),
+    **dict.fromkeys(("october", "oct", "oktober", "okt", "octobre", "octubre", "outubro",
+                     "ottobre"), 10),
+    **dict.fromkeys(("november", "nov", "novembre", "noviembre", "novembro"), 11),
+    **dict.fromkeys(("december", "dec", "dezember", "dez", "décembre", "decembre", "déc",
+                     "diciembre", "dezembro", "dicembre"), 12),
 }
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _YEAR = r"((?:19|20)\d{2})"
@@ -123,9 +129,9 @@ VISIBLE_DATES = (
     (re.compile(r"(?<![\d.])(\d{1,2})\.\s?(\d{1,2})\.\s?" + _YEAR + r"(?!\d)"), "dmy"),
     # 2019-12-14
     (re.compile(_YEAR + r"-(\d{1,2})-(\d{1,2})(?!\d)"), "ymd"),
-    # 14. Dezember 2019, 14 décembre 2019, 3rd December 2011
-    (re.compile(r"(?<!\d)(\d{1,2})(?:\.|st|nd|rd|th|er)?\s+(" + _MONTH + r")\.?,?\s+" + _YEAR,
-                re.I), "dMy"),
+    # 14. Dezember 2019, 14 décembre 2019, 3rd December 2011, 31 de marzo de 2016
+    (re.compile(r"(?<!\d)(\d{1,2})(?:\.|st|nd|rd|th|er|º)?\s+(?:de\s+)?(" + _MONTH
+                + r")\.?,?\s+(?:de\s+|del\s+)?" + _YEAR, re.I), "dMy"),
     # December 14, 2019, Juni 19th, 2018
     (re.compile(r"\b(" + _MONTH + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+" + _YEAR, re.I), "Mdy"),
     # 08/01/2014: the 8th of January, or August 1st on an English page ("slash" is resolved by

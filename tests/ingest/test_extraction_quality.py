@@ -258,6 +258,19 @@ def test_a_slashed_date_reads_as_the_pages_language_writes_it(lang: str, want: d
         .published_day == want
 
 
+@pytest.mark.parametrize(("lang", "byline", "want"), [
+    ("es", "Córdoba, 31 de marzo de 2016 • 19:44", date(2016, 3, 31)),
+    ("pt", "Publicado em 5 de setembro de 2019", date(2019, 9, 5)),
+    ("it", "7 marzo 2022", date(2022, 3, 7)),
+    ("nl", "12 maart 2014, 08:15", date(2014, 3, 12)),
+])
+def test_a_byline_date_in_the_pages_language_is_read(lang: str, byline: str, want: date) -> None:
+    html = (f"<html lang='{lang}'><head></head><body><article><h1>Un titular de la noticia</h1>"
+            f"<p class='autor'>{byline}</p>{BODY}</article></body></html>").encode()
+    assert extract_page(html, url="https://diario.example/seguridad/un-titular-nid1884942/") \
+        .published_day == want
+
+
 def test_an_article_keeps_its_dates_precision() -> None:
     dated = extract_page(page(ld(**{"@type": "NewsArticle", "datePublished": "2019-12-14"})), url=URL)
     now = datetime(2026, 1, 1, tzinfo=UTC)
