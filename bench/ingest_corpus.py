@@ -39,7 +39,7 @@ TRUTH = Path(__file__).resolve().parent / "corpus" / "truth"
 FIELDS = ("headline", "date", "refused", "kept")
 # Packages whose pages nobody looked at while the extraction rules were written: their figures
 # are the out-of-sample ones. A rule changed after reading their misses moves them out of here.
-HELD_OUT = frozenset({"newspaper4k-0.9.6", "formasaurus-0.10.0"})
+HELD_OUT = frozenset({"mediacloud_metadata-2.1.0"})
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,10 @@ SDISTS: dict[str, tuple[str, tuple[str, ...]]] = {
                           ("tests/cache/",)),
     "newspaper4k-0.9.6": ("a3f2f0e017dddb6f1019ee77aaa8980e13e6ecea0b949abc7167aae4770d2d0e",
                           ("tests/data/html/",)),
+    # A news-metadata library's fixtures: articles in 16 languages, home and section pages,
+    # many of them Wayback Machine captures.
+    "mediacloud_metadata-2.1.0": ("e0a170a3c4403d3ecdbeddb5c06eb1ee2a3ac97d8a9453e07c6270ea5af74b3e",
+                                  ("mcmetadata/test/fixtures/",)),
     # A form classifier's training pages; these are the news sites' home pages among them.
     "formasaurus-0.10.0": ("e2bfdd91ffac16ae3be2238b35e4b221e8902c73d62e85ba1791a02aeec6760d",
                            tuple(f"formasaurus/data/html/{n}.html"
