@@ -21,9 +21,9 @@ from ingest.encoding import decode_body
 from ingest.headline import SiteNames, choose_headline, words
 from ingest.page_meta import PageMeta, read_meta
 from ingest.pagedate import Precision, find_published
-from ingest.pagetype import classify
+from ingest.pagetype import TEASER_REASON, classify
 from ingest.parse_errors import NotAnArticle, ParseError
-from ingest.text import clean_space
+from ingest.text import clean_space, word_count
 
 MIN_TEXT_CHARS = 40
 _SITE_SUFFIX = re.compile(r"\s+[|\-–—:·•]\s+[^|\-–—:·•]{2,60}$")
@@ -39,6 +39,28 @@ class Page:
     language: str | None
     published_precision: Precision | None = None  # "day": the page gave a date, no time
     published_day: date | None = None  # the day the page shows, in its own time zone
+
+
+def _main_text(tree, url: str, *, precise: bool):  # trafilatura's Document or None
+    """The page's main text by trafilatura (which works on a copy of ``tree``), or None when it
+    finds too little."""
+    try:
+        doc = trafilatura.bare_extraction(
+            tree, url=url, with_metadata=True, include_comments=False, include_tables=False,
+            favor_precision=precise,
+        )
+    except Exception as exc:  # extraction libraries raise anything on odd pages
+        raise ParseError(f"extraction failed: {type(exc).__name__}: {exc}") from exc
+    if doc is None or len((doc.text or "").strip()) < MIN_TEXT_CHARS:
+        return None
+    return doc
+
+
+def _shows_a_story_headline(tree, meta: PageMeta, url: str) -> bool:
+    """A headline of a story's length (five words or more) shown on the page as its heading,
+    as an article page has and a section front ("Markets") does not."""
+    chosen = choose_headline(tree, meta.metas, meta.ld, url=url, html_title=meta.html_title)
+    return chosen is not None and chosen.node is not None and word_count(chosen.text) >= 5
 
 
 def _parse_html(text: str):  # lxml element
@@ -93,16 +115,20 @@ def extract_page(body: bytes, *, url: str, content_type: str | None = None,
     meta = read_meta(tree)
     if site_names is not None:
         site_names.learn((urlsplit(url).hostname or "").lower(), meta.html_title)
-    try:
-        doc = trafilatura.bare_extraction(
-            tree, url=url, with_metadata=True, include_comments=False, include_tables=False,
-            favor_precision=True,
-        )
-    except Exception as exc:  # extraction libraries raise anything on odd pages
-        raise ParseError(f"extraction failed: {type(exc).__name__}: {exc}") from exc
-    if doc is None or len((doc.text or "").strip()) < MIN_TEXT_CHARS:
+    doc = _main_text(tree, url, precise=True)
+    kind = classify(tree, meta.metas, meta.ld, url=url, title=meta.html_title, text=doc.text) \
+        if doc is not None else None
+    if (kind is None or kind.kind == "section" and kind.reason.startswith(TEASER_REASON)) \
+            and _shows_a_story_headline(tree, meta, url):
+        # The precise pass keeps to the block it is surest of, which on a portal's article
+        # page can be the "most read" list rather than the story, or nothing: where the page
+        # shows a story's headline, a balanced pass decides.
+        balanced = _main_text(tree, url, precise=False)
+        if balanced is not None:
+            doc = balanced
+            kind = classify(tree, meta.metas, meta.ld, url=url, title=meta.html_title, text=doc.text)
+    if doc is None or kind is None:
         raise ParseError("no article text found on the page")
-    kind = classify(tree, meta.metas, meta.ld, url=url, title=meta.html_title, text=doc.text)
     if not kind.is_article:
         raise NotAnArticle(kind.kind, kind.reason)
     title, heading = _title(tree, meta, url, doc.title, site_names)

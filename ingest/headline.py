@@ -29,6 +29,12 @@ from ingest.text import clean_space
 MAX_CHARS = 300
 # Separators between a headline and the site's name in <title> and og:title.
 _SEPARATORS = re.compile(r"\s+(?:[|\-–—:·•»«‹›/~]|::)\s+|\s*[|•»]\s*")
+# The last "_", "--" or unspaced "-" before a title's final part: Chinese titles join the site's
+# name on that way ("法国全国大罢工再次严重影响交通-新华网").
+_TIGHT_SEPARATOR = re.compile(r"(?:_|--|——|(?<=\S)-(?=\S))(?=[^_\-—]*$)")
+# What a Chinese site's name ends with: …网 (site), …网站, …官网, …频道 (channel), …日报 (daily).
+MAX_UNDERSCORE_TAIL = 12  # characters
+_CJK_SITE_NAME = re.compile(r"[\u4e00-\u9fff](?:网|网站|官网|频道|门户|日报|晚报|早报|时报|商报|电视台)$")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DATE_PART = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 NAVIGATION = frozenset({
@@ -170,11 +176,29 @@ def _is_trailing_site_part(part: str, names: set[str]) -> bool:
         " " in n and n.split()[0] == tokens[0] for n in names))
 
 
+def _strip_tight_site(text: str, names: set[str]) -> str:
+    """``text`` less a site's name joined without spaces ("…_证券时报网", "…-新华网"), as
+    Chinese titles write it; only a part that is a known name or reads as a site's name."""
+    m = _TIGHT_SEPARATOR.search(text)
+    if m is None:
+        return text.strip()
+    head, tail = text[:m.start()], text[m.end():]
+    if not head.strip():
+        return text.strip()
+    if _is_trailing_site_part(tail, names) or _CJK_SITE_NAME.search(tail.strip()):
+        return head.strip()
+    # An underscore is no headline's punctuation: what follows a short one is the site or its
+    # section ("…_网易订阅").
+    if m.group() == "_" and len(_plain(tail).replace(" ", "")) <= MAX_UNDERSCORE_TAIL:
+        return head.strip()
+    return text.strip()
+
+
 def strip_site(text: str, names: set[str]) -> str:
     """``text`` less the leading or trailing parts that are the site's name (or a date)."""
     pieces = _SEPARATORS.split(text)
     if len(pieces) < 2:
-        return text.strip()
+        return _strip_tight_site(text, names)
     seps = _SEPARATORS.findall(text)
     start, end = 0, len(pieces)
     while end - start > 1 and _is_trailing_site_part(pieces[end - 1], names):

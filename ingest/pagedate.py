@@ -134,6 +134,9 @@ VISIBLE_DATES = (
                 + r")\.?,?\s+(?:de\s+|del\s+)?" + _YEAR, re.I), "dMy"),
     # December 14, 2019, Juni 19th, 2018
     (re.compile(r"\b(" + _MONTH + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+" + _YEAR, re.I), "Mdy"),
+    # 2019年6月18日 (Chinese, Japanese), 2019.09.07 (Korean)
+    (re.compile(_YEAR + r"\s?年\s?(\d{1,2})\s?月\s?(\d{1,2})\s?日"), "ymd"),
+    (re.compile(r"(?<![\d.])" + _YEAR + r"\.\s?(\d{1,2})\.\s?(\d{1,2})(?!\d)"), "ymd"),
     # 08/01/2014: the 8th of January, or August 1st on an English page ("slash" is resolved by
     # the page's language in visible_date)
     (re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/" + _YEAR + r"(?![\d/])"), "slash"),
@@ -141,9 +144,10 @@ VISIBLE_DATES = (
 # Languages whose pages write a slashed date month first (08/01/2014 is August 1st).
 MONTH_FIRST_LANGUAGES = frozenset({"en"})
 _UPDATED = re.compile(r"(?:updated|update|aktualisiert|geändert|modified|mis à jour|modifié|"
-                      r"last edited|zuletzt)\W{0,3}(?:\w+\W{1,3}){0,3}$", re.I)
+                      r"last edited|zuletzt|更新|最后更新|수정)\W{0,3}(?:\w+\W{1,3}){0,3}$", re.I)
 _PUBLISHED = re.compile(r"(?:published|posted|veröffentlicht|erschienen|publié|datum|date|"
-                        r"stand)\W{0,3}(?:\w+\W{1,3}){0,3}$", re.I)
+                        r"stand|发布时间|发布日期|发表时间|发表于|公開日|配信日|掲載日|입력|등록)"
+                        r"\W{0,3}(?:\w+\W{1,3}){0,3}$", re.I)
 # The label may also follow the date: "Dieser Beitrag wurde am 3. Dezember 2011 veröffentlicht".
 _PUBLISHED_AFTER = re.compile(r"^\W{0,3}(?:\w+\W{1,3}){0,4}?(?:veröffentlicht|erschienen|publiziert|"
                               r"gepostet|publié|published|posted)\b", re.I)

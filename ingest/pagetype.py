@@ -41,6 +41,7 @@ _OTHER_PATH = re.compile(
     r"leistungen|services?|dienstleistungen)(?:/|\.|$)", re.I)
 _WIKI_PATH = re.compile(r"/wiki/", re.I)
 VIDEO_MAX_WORDS = 100
+TEASER_REASON = "headline links"
 MICRODATA_MAIN = ARTICLE_TYPES | {"product"}
 # A listing's URL ends at the listing word or one step below it ("/tag/", "/category/markets/").
 _SECTION_PATH = re.compile(r"/(?:tag|tags|category|categories|kategorie|rubrik|themen?|topics?|"
@@ -89,12 +90,15 @@ def _teaser_links(tree: lxml_html.HtmlElement, text: str) -> tuple[int, int]:
     """Links whose text reads like another story's headline (five words or more), and how
     many of the main text's words are theirs."""
     count = in_text = 0
+    counted: set[str] = set()
     for a in tree.iter("a"):
         label = " ".join(a.text_content().split())
         n = word_count(label)
         if n >= 5:
             count += 1
-            in_text += n if label in text else 0
+            if label not in counted and label in text:  # a label repeated is in the text once
+                counted.add(label)
+                in_text += n
     return count, in_text
 
 
@@ -129,7 +133,7 @@ def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict],
     if _video_page(tree, words):
         return PageType("video", f"a video player and {words} words of text")
     teasers, teaser_words = _teaser_links(tree, " ".join(text.split()))
-    own = words - teaser_words
+    own = max(0, words - teaser_words)
     if teasers >= 25 and own < 2 * teasers:
-        return PageType("section", f"{teasers} headline links around {own} words of text")
+        return PageType("section", f"{TEASER_REASON}: {teasers} around {own} words of text")
     return PageType("article", "no sign of another kind")

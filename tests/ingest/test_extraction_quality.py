@@ -15,7 +15,7 @@ from ingest.extract import extract_page
 from ingest.feeds import FeedItem
 from ingest.headline import SiteNames
 from ingest.items import compose
-from ingest.parse_errors import NotAnArticle
+from ingest.parse_errors import NotAnArticle, ParseError
 from ingest.tickers import EMPTY_WATCHLIST
 
 pytestmark = pytest.mark.unit
@@ -123,6 +123,18 @@ def test_a_site_name_opening_with_the_hosts_first_word_is_stripped() -> None:
                 "</title>", article=BODY)
     got = extract_page(html, url="https://www.wara-enforcement.example/fr/guinee-braconnier/")
     assert got.title == "Guinée : Un braconnier interpellé et condamné !"
+
+
+@pytest.mark.parametrize(("title", "want"), [
+    ("午间公告：天奇股份中标广汽丰田项目_证券时报网", "午间公告：天奇股份中标广汽丰田项目"),
+    ("法国全国大罢工再次严重影响交通-新华网", "法国全国大罢工再次严重影响交通"),
+    ("京沪高速无锡至江阴段封闭！_网易订阅", "京沪高速无锡至江阴段封闭！"),
+    # a hyphen inside a headline stays
+    ("Covid-19 cases rise in Hubei", "Covid-19 cases rise in Hubei"),
+])
+def test_a_site_name_joined_without_spaces_is_stripped(title: str, want: str) -> None:
+    html = page(f"<title>{title}</title>", article=BODY)
+    assert extract_page(html, url="https://news.example.cn/2019/0907/a1.html").title == want
 
 
 def test_a_date_only_stamp_stays_that_day() -> None:
@@ -269,6 +281,34 @@ def test_a_byline_date_in_the_pages_language_is_read(lang: str, byline: str, wan
             f"<p class='autor'>{byline}</p>{BODY}</article></body></html>").encode()
     assert extract_page(html, url="https://diario.example/seguridad/un-titular-nid1884942/") \
         .published_day == want
+
+
+@pytest.mark.parametrize(("lang", "byline", "want"), [
+    ("zh", "发布时间：2019年06月18日 10:21 来源：新华网", date(2019, 6, 18)),
+    ("ja", "2018年6月18日 公開", date(2018, 6, 18)),
+    ("ko", "입력 2019.09.07 21:09", date(2019, 9, 7)),
+])
+def test_an_east_asian_byline_date_is_read(lang: str, byline: str, want: date) -> None:
+    html = (f"<html lang='{lang}'><head></head><body><article><h1>载人航天工程全线备战空间站建造任务</h1>"
+            f"<div class='info'>{byline}</div>{BODY}</article></body></html>").encode()
+    assert extract_page(html, url="https://news.example.cn/a/20190618/k9.html").published_day == want
+
+
+def test_a_story_the_precise_pass_misses_is_read_by_a_balanced_one(monkeypatch) -> None:
+    """On a portal's article page trafilatura's precise pass can come back with the "most
+    read" list, or nothing; where the page shows a story's headline a balanced pass decides,
+    and where it shows none (a front with a short heading) the page stays refused."""
+    import ingest.extract as extract
+
+    real = extract._main_text
+    monkeypatch.setattr(extract, "_main_text", lambda tree, url, *, precise:
+                        None if precise else real(tree, url, precise=False))
+    story = page("<title>Fed holds rates steady as inflation cools | Example</title>",
+                 article="<h1>Fed holds rates steady as inflation cools</h1>" + BODY)
+    assert extract_page(story, url=URL).title == "Fed holds rates steady as inflation cools"
+    front = page("<title>Markets | Example</title>", article="<h1>Markets</h1>" + BODY)
+    with pytest.raises(ParseError, match="no article text"):
+        extract_page(front, url="https://news.example.org/markets/overview")
 
 
 def test_an_article_keeps_its_dates_precision() -> None:
