@@ -169,11 +169,13 @@ def _is_title_site_part(part: str, names: set[str]) -> bool:
 
 
 def _is_trailing_site_part(part: str, names: set[str]) -> bool:
-    """A last part of a title, short and opening with the first word of the site's host or
-    name: "… ‹ Wara Conservation Project" on wara-enforcement.org."""
+    """A last part of a title that names the site: short and opening with the first word of
+    the site's host or name ("… ‹ Wara Conservation Project" on wara-enforcement.org), or
+    read as a Chinese site's name ("… - 山西省人民政府门户网站")."""
     tokens = _plain(part).split()
-    return _is_title_site_part(part, names) or (0 < len(tokens) <= 4 and len(tokens[0]) >= 4 and any(
-        " " in n and n.split()[0] == tokens[0] for n in names))
+    return _is_title_site_part(part, names) or bool(_CJK_SITE_NAME.search(part.strip())) or (
+        0 < len(tokens) <= 4 and len(tokens[0]) >= 4 and any(
+            " " in n and n.split()[0] == tokens[0] for n in names))
 
 
 def _strip_tight_site(text: str, names: set[str]) -> str:
@@ -185,7 +187,7 @@ def _strip_tight_site(text: str, names: set[str]) -> str:
     head, tail = text[:m.start()], text[m.end():]
     if not head.strip():
         return text.strip()
-    if _is_trailing_site_part(tail, names) or _CJK_SITE_NAME.search(tail.strip()):
+    if _is_trailing_site_part(tail, names):
         return head.strip()
     # An underscore is no headline's punctuation: what follows a short one is the site or its
     # section ("…_网易订阅").
@@ -275,6 +277,8 @@ def _visible(tree: lxml_html.HtmlElement, url: str) -> list[Candidate]:
         if node.tag == "h1" or not (node.get("itemprop") == "headline"
                                     or _GOOD_CLASS.search(node.get("class") or "")):
             continue
+        if node.find(".//h1") is not None or node.find(".//h2") is not None:
+            continue  # a title block: its heading is a candidate, the rest is a standfirst
         found.append(Candidate("marked", _heading_text(node), _context_penalty(node, page_path), node))
     for node in tree.xpath("//h2")[:8]:
         found.append(Candidate("h2", _heading_text(node), _context_penalty(node, page_path), node))

@@ -46,6 +46,8 @@ MICRODATA_MAIN = ARTICLE_TYPES | {"product"}
 # A listing's URL ends at the listing word or one step below it ("/tag/", "/category/markets/").
 _SECTION_PATH = re.compile(r"/(?:tag|tags|category|categories|kategorie|rubrik|themen?|topics?|"
                            r"archive?|archiv|search|suche|page)(?:/[^/]*)?/?$", re.I)
+# A generated item id ("/topic/7PM49H7yjs5" is one story): digits and letters of both cases.
+_ITEM_ID = re.compile(r"(?=.*\d)(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9]{8,}")
 _YEAR_ARCHIVE = re.compile(r"^/\d{4}/(?:\d{2}/)?$")
 _LANGUAGES = "en|de|fr|es|it|nl|pt|ja|zh|ru|pl|sv|da|no|fi|tr|ko|ar|cs|hu|el|ro|he|uk|id"
 _HOME_PATH = re.compile(rf"^/?(?:(?:{_LANGUAGES})(?:[-_][a-z]{{2}})?/?)?(?:index\.(?:html?|php|aspx?))?$",
@@ -126,7 +128,8 @@ def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict],
             return PageType(kind, f"declared type {ld_type}")
     if og_type in NON_ARTICLE_OG:
         return PageType(NON_ARTICLE_OG[og_type], f"og:type {og_type}")
-    if _YEAR_ARCHIVE.match(path) or _SECTION_PATH.search(path):
+    if _YEAR_ARCHIVE.match(path) or (_SECTION_PATH.search(path) and not _ITEM_ID.fullmatch(
+            path.rstrip("/").rsplit("/", 1)[-1])):
         return PageType("section", f"section or archive URL ({path})")
     if _OTHER_PATH.search(path):
         return PageType("other", f"not a news URL ({path})")

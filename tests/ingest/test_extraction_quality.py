@@ -137,6 +137,14 @@ def test_a_site_name_joined_without_spaces_is_stripped(title: str, want: str) ->
     assert extract_page(html, url="https://news.example.cn/2019/0907/a1.html").title == want
 
 
+def test_a_title_block_gives_its_heading_not_its_standfirst() -> None:
+    html = page("<title>山西品牌丝路行（南美站）正式启动 - 山西省人民政府门户网站</title>",
+                article="<div class='detail-title'><h2>山西品牌丝路行（南美站）正式启动</h2>"
+                        "<p>成功举办中国（山西）－巴西双向经贸投资推介会</p></div>" + BODY)
+    got = extract_page(html, url="http://www.shanxi.example/yw/sxyw/201909/t20190906_1.shtml")
+    assert got.title == "山西品牌丝路行（南美站）正式启动"
+
+
 def test_a_date_only_stamp_stays_that_day() -> None:
     got = extract_page(page(ld(**{"@type": "NewsArticle", "headline": "x",
                                   "datePublished": "2019-12-14"})), url=URL)
@@ -218,6 +226,12 @@ def test_non_articles_are_refused_with_their_kind(url: str, html: bytes, kind: s
     with pytest.raises(NotAnArticle) as refused:
         extract_page(html, url=url)
     assert refused.value.kind == kind and refused.value.reason
+
+
+def test_a_story_under_a_listing_word_with_a_generated_id_is_kept() -> None:
+    html = page(article="<h1>运营商 5G 手机促销方式曝光，禁止提供购机补贴</h1>" + BODY)
+    got = extract_page(html, url="https://readhub.example/topic/7PM49H7yjs5")
+    assert got.title == "运营商 5G 手机促销方式曝光，禁止提供购机补贴"
 
 
 def test_an_article_with_an_article_type_is_kept_even_at_a_short_url() -> None:
