@@ -146,7 +146,7 @@ def score(truths: list[Truth], root: Path, extractor: Callable[[bytes, str], Gue
                        "date": g.day}[field]
                 want = {"kept": "article", "refused": t.type, "headline": t.headline,
                         "date": t.published}[field]
-                misses.append(f"{field:8} {t.file.split('/')[-1]:45} want {want!r} got {got!r}")
+                misses.append(f"{field:8} {'/'.join(t.file.split('/')[-2:]):50} want {want!r} got {got!r}")
     return {f: (right[f], total[f]) for f in FIELDS}
 
 

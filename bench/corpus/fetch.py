@@ -33,6 +33,10 @@ SDISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     # many of them Wayback Machine captures.
     "mediacloud_metadata-2.1.0": ("e0a170a3c4403d3ecdbeddb5c06eb1ee2a3ac97d8a9453e07c6270ea5af74b3e",
                                   ("mcmetadata/test/fixtures/",)),
+    # A Chinese news extractor's test pages, saved from a browser: articles of some 40 sites,
+    # list pages and forum boards.
+    "gne-0.4.3": ("26ed77fc2b96d5e9dd28b288ebfdeaf6bf7f034a92b8f75067c64eefffd0b4a9",
+                  ("tests/", "visiable_test/", "test_list_page/")),
     # A form classifier's training pages; these are the news sites' home pages among them.
     "formasaurus-0.10.0": ("e2bfdd91ffac16ae3be2238b35e4b221e8902c73d62e85ba1791a02aeec6760d",
                            tuple(f"formasaurus/data/html/{n}.html"

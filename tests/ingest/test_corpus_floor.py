@@ -21,8 +21,8 @@ pytestmark = pytest.mark.integration
 # Just under the figures of the run that set them, on every page and on the held-out pages
 # alone (those nobody read while writing the rules).
 FLOORS = {
-    "finpulse": {"headline": 0.95, "date": 0.95, "refused": 0.69, "kept": 0.97},
-    "finpulse/held-out": {"headline": 0.93, "date": 0.91, "refused": 0.67, "kept": 0.93},
+    "finpulse": {"headline": 0.94, "date": 0.96, "refused": 0.67, "kept": 0.98},
+    "finpulse/held-out": {"headline": 0.95, "date": 0.93, "refused": 0.64, "kept": 0.95},
 }
 
 
