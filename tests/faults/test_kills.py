@@ -48,6 +48,10 @@ def kafka_settings(kafka_settings):
     return kafka_settings.model_copy(update={"session_timeout_s": 6.0})
 
 
+# One database each, to keep the suite's time: what these kills test is redelivery from Kafka,
+# which is the same for both; the sink's redelivery into each database is killed and checked
+# on both by tests/e2e/test_pipeline.py.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_sigkill_of_ingest_mid_replay_loses_and_duplicates_nothing(
         kafka_settings, model_settings, install_model, db_url, tmp_path: Path) -> None:
     n = 150
@@ -79,6 +83,7 @@ def test_sigkill_of_ingest_mid_replay_loses_and_duplicates_nothing(
         run.stop_all()
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_sigkill_of_the_shadow_scorer_mid_stream_loses_nothing(
         kafka_settings, model_settings, install_model, db_url, tmp_path: Path) -> None:
     n = 300
