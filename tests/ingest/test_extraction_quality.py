@@ -289,23 +289,15 @@ def test_a_slashed_date_reads_as_the_pages_language_writes_it(lang: str, want: d
     ("pt", "Publicado em 5 de setembro de 2019", date(2019, 9, 5)),
     ("it", "7 marzo 2022", date(2022, 3, 7)),
     ("nl", "12 maart 2014, 08:15", date(2014, 3, 12)),
-])
-def test_a_byline_date_in_the_pages_language_is_read(lang: str, byline: str, want: date) -> None:
-    html = (f"<html lang='{lang}'><head></head><body><article><h1>Un titular de la noticia</h1>"
-            f"<p class='autor'>{byline}</p>{BODY}</article></body></html>").encode()
-    assert extract_page(html, url="https://diario.example/seguridad/un-titular-nid1884942/") \
-        .published_day == want
-
-
-@pytest.mark.parametrize(("lang", "byline", "want"), [
     ("zh", "发布时间：2019年06月18日 10:21 来源：新华网", date(2019, 6, 18)),
     ("ja", "2018年6月18日 公開", date(2018, 6, 18)),
     ("ko", "입력 2019.09.07 21:09", date(2019, 9, 7)),
 ])
-def test_an_east_asian_byline_date_is_read(lang: str, byline: str, want: date) -> None:
-    html = (f"<html lang='{lang}'><head></head><body><article><h1>载人航天工程全线备战空间站建造任务</h1>"
-            f"<div class='info'>{byline}</div>{BODY}</article></body></html>").encode()
-    assert extract_page(html, url="https://news.example.cn/a/20190618/k9.html").published_day == want
+def test_a_byline_date_in_the_pages_language_is_read(lang: str, byline: str, want: date) -> None:
+    html = (f"<html lang='{lang}'><head></head><body><article><h1>Un titular de la noticia</h1>"
+            f"<div class='autor'>{byline}</div>{BODY}</article></body></html>").encode()
+    assert extract_page(html, url="https://diario.example/seguridad/un-titular-nid1884942/") \
+        .published_day == want
 
 
 def test_a_story_the_precise_pass_misses_is_read_by_a_balanced_one(monkeypatch) -> None:
