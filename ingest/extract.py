@@ -26,6 +26,7 @@ from ingest.parse_errors import NotAnArticle, ParseError
 from ingest.text import clean_space, word_count
 
 MIN_TEXT_CHARS = 40
+MAX_KICKER_WORDS = 4
 _SITE_SUFFIX = re.compile(r"\s+[|\-–—:·•]\s+[^|\-–—:·•]{2,60}$")
 
 
@@ -87,11 +88,16 @@ def _title(tree, meta: PageMeta, url: str, extracted: str | None, learned: SiteN
 
 
 def _shown(tree, headline: str):  # lxml element or None
-    """The heading element that shows a declared headline word for word (an ``<h3>`` in an
-    ``<hgroup>``, say), so that the byline's date can be looked for beside it."""
+    """The heading element that shows a declared headline (an ``<h3>`` in an ``<hgroup>``,
+    say, or an ``<h1>`` that puts a kicker before it), so that the byline's date can be looked
+    for beside it."""
     want = words(headline)
+    if not want:
+        return None
     for node in tree.xpath("//h1 | //h2 | //h3 | //h4")[:40]:
-        if words(node.text_content()) == want:
+        shown = words(node.text_content())
+        # word for word, or after a kicker of a few words ("Deutschlandtakt: …")
+        if shown[-len(want):] == want and len(shown) - len(want) <= MAX_KICKER_WORDS:
             return node
     return None
 

@@ -284,6 +284,28 @@ def test_a_slashed_date_reads_as_the_pages_language_writes_it(lang: str, want: d
         .published_day == want
 
 
+def test_the_byline_beside_a_kickered_heading_dates_a_declared_headline() -> None:
+    """The declared headline wins (the <h1> sits in a breadcrumb); the heading that shows it
+    after a kicker is found, and the byline beside it read, before any search of the page."""
+    from ingest.extract import _parse_html, _shown
+    from ingest.page_meta import read_meta
+    from ingest.pagedate import find_published
+
+    html = page("<meta property='og:title' content='Flixbus attackiert Deutsche Bahn'>",
+                "<nav><ul class='breadcrumbs'><li><h1>Deutschlandtakt: Flixbus attackiert Deutsche "
+                "Bahn</h1></li></ul></nav>",
+                article="<h2><span class='kicker'>Deutschlandtakt</span> Flixbus attackiert "
+                        "Deutsche Bahn</h2><p class='byline'>15. Mai 2019, 05:28 Uhr</p>" + BODY)
+    url = "https://zeitung.example/wirtschaft/flixbus-deutsche-bahn-1.4447"
+    assert extract_page(html, url=url).title == "Flixbus attackiert Deutsche Bahn"
+    tree = _parse_html(html.decode())
+    heading = _shown(tree, "Flixbus attackiert Deutsche Bahn")
+    assert heading is not None
+    meta = read_meta(tree)
+    found = find_published(tree, meta.metas, meta.ld, url=url, heading=heading, search=False)
+    assert found is not None and found.day == date(2019, 5, 15)
+
+
 @pytest.mark.parametrize(("lang", "byline", "want"), [
     ("es", "Córdoba, 31 de marzo de 2016 • 19:44", date(2016, 3, 31)),
     ("pt", "Publicado em 5 de setembro de 2019", date(2019, 9, 5)),
