@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from urllib.parse import urlsplit
 
 import trafilatura
@@ -18,15 +19,14 @@ from lxml import html as lxml_html
 
 from ingest.canonical import choose_canonical
 from ingest.encoding import decode_body
-from ingest.headline import SiteNames, choose_headline, words
+from ingest.headline import Candidate, SiteNames, choose_headline, heading_showing
 from ingest.page_meta import PageMeta, read_meta
 from ingest.pagedate import Precision, find_published
-from ingest.pagetype import TEASER_REASON, classify
+from ingest.pagetype import classify
 from ingest.parse_errors import NotAnArticle, ParseError
 from ingest.text import clean_space, word_count
 
 MIN_TEXT_CHARS = 40
-MAX_KICKER_WORDS = 4
 _SITE_SUFFIX = re.compile(r"\s+[|\-–—:·•]\s+[^|\-–—:·•]{2,60}$")
 
 
@@ -57,10 +57,9 @@ def _main_text(tree, url: str, *, precise: bool):  # trafilatura's Document or N
     return doc
 
 
-def _shows_a_story_headline(tree, meta: PageMeta, url: str) -> bool:
+def _is_story_headline(chosen: Candidate | None) -> bool:
     """A headline of a story's length (five words or more) shown on the page as its heading,
     as an article page has and a section front ("Markets") does not."""
-    chosen = choose_headline(tree, meta.metas, meta.ld, url=url, html_title=meta.html_title)
     return chosen is not None and chosen.node is not None and word_count(chosen.text) >= 5
 
 
@@ -75,31 +74,15 @@ def _parse_html(text: str):  # lxml element
     return tree
 
 
-def _title(tree, meta: PageMeta, url: str, extracted: str | None, learned: SiteNames | None
+def _title(tree, chosen: Candidate | None, meta: PageMeta, extracted: str | None
            ) -> tuple[str, object]:
-    """The headline, and its element on the page (None when it is only declared)."""
-    chosen = choose_headline(tree, meta.metas, meta.ld, url=url, html_title=meta.html_title,
-                             learned=learned)
+    """The headline, and its element on the page (None when it is only declared and no
+    heading shows it)."""
     if chosen:
-        return chosen.text, chosen.node if chosen.node is not None else _shown(tree, chosen.text)
+        return chosen.text, chosen.node if chosen.node is not None else heading_showing(tree, chosen.text)
     if extracted:
         return clean_space(extracted), None
     return _SITE_SUFFIX.sub("", meta.html_title or "").strip(), None
-
-
-def _shown(tree, headline: str):  # lxml element or None
-    """The heading element that shows a declared headline (an ``<h3>`` in an ``<hgroup>``,
-    say, or an ``<h1>`` that puts a kicker before it), so that the byline's date can be looked
-    for beside it."""
-    want = words(headline)
-    if not want:
-        return None
-    for node in tree.xpath("//h1 | //h2 | //h3 | //h4")[:40]:
-        shown = words(node.text_content())
-        # word for word, or after a kicker of a few words ("Deutschlandtakt: …")
-        if shown[-len(want):] == want and len(shown) - len(want) <= MAX_KICKER_WORDS:
-            return node
-    return None
 
 
 def _body_text(text: str, title: str) -> str:
@@ -121,11 +104,14 @@ def extract_page(body: bytes, *, url: str, content_type: str | None = None,
     meta = read_meta(tree)
     if site_names is not None:
         site_names.learn((urlsplit(url).hostname or "").lower(), meta.html_title)
+    # The headline is chosen once: when deciding whether this is an article needs it, or after.
+    headline = cache(lambda: choose_headline(tree, meta.metas, meta.ld, url=url,
+                                             html_title=meta.html_title, learned=site_names))
+
     doc = _main_text(tree, url, precise=True)
     kind = classify(tree, meta.metas, meta.ld, url=url, title=meta.html_title, text=doc.text) \
         if doc is not None else None
-    if (kind is None or kind.kind == "section" and kind.reason.startswith(TEASER_REASON)) \
-            and _shows_a_story_headline(tree, meta, url):
+    if (kind is None or kind.by_teasers) and _is_story_headline(headline()):
         # The precise pass keeps to the block it is surest of, which on a portal's article
         # page can be the "most read" list rather than the story, or nothing: where the page
         # shows a story's headline, a balanced pass decides.
@@ -137,7 +123,7 @@ def extract_page(body: bytes, *, url: str, content_type: str | None = None,
         raise ParseError("no article text found on the page")
     if not kind.is_article:
         raise NotAnArticle(kind.kind, kind.reason)
-    title, heading = _title(tree, meta, url, doc.title, site_names)
+    title, heading = _title(tree, headline(), meta, doc.title)
     found = find_published(tree, meta.metas, meta.ld, url=url, heading=heading, language=meta.lang)
     return Page(
         url=choose_canonical(url, meta.canonical, meta.og_url),

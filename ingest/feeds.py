@@ -46,14 +46,11 @@ def _entry_date(entry: dict, zone: ZoneInfo | None) -> datetime | None:
         value = from_struct(dict.get(entry, key))
         if value is not None:
             return value
-    for key in ("published", "updated", "dc_date"):
-        value = parse_date(dict.get(entry, key))
-        if value is not None:
-            return value
-    for key in ("published", "updated", "dc_date"):
-        value = human_date(dict.get(entry, key), zone)
-        if value is not None:
-            return value
+    for read in (parse_date, lambda text: human_date(text, zone)):  # machine forms first
+        for key in ("published", "updated", "dc_date"):
+            value = read(dict.get(entry, key))
+            if value is not None:
+                return value
     return None
 
 

@@ -32,8 +32,8 @@ _SEPARATORS = re.compile(r"\s+(?:[|\-–—:·•»«‹›/~]|::)\s+|\s*[|•»
 # The last "_", "--" or unspaced "-" before a title's final part: Chinese titles join the site's
 # name on that way ("法国全国大罢工再次严重影响交通-新华网").
 _TIGHT_SEPARATOR = re.compile(r"(?:_|--|——|(?<=\S)-(?=\S))(?=[^_\-—]*$)")
+MAX_UNDERSCORE_TAIL = 12  # characters after a "_" that are the site's name or section, at most
 # What a Chinese site's name ends with: …网 (site), …网站, …官网, …频道 (channel), …日报 (daily).
-MAX_UNDERSCORE_TAIL = 12  # characters
 _CJK_SITE_NAME = re.compile(r"[\u4e00-\u9fff](?:网|网站|官网|频道|门户|日报|晚报|早报|时报|商报|电视台)$")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DATE_PART = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
@@ -63,6 +63,7 @@ DECLARED = frozenset({"og", "twitter", "title", "ld"})
 # Four declared copies of one social-media teaser must not outvote the visible heading.
 MAX_SUPPORT = 2.0
 TIE_BREAK = 0.01
+MAX_KICKER_WORDS = 4  # words a heading may put before a declared headline it shows
 
 
 @dataclass(frozen=True)
@@ -365,6 +366,21 @@ def scored_candidates(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: li
         scored.append((score, c))
     scored.sort(key=lambda x: -x[0])  # stable: on a tie the earlier candidate wins
     return scored
+
+
+def heading_showing(tree: lxml_html.HtmlElement, headline: str) -> lxml_html.HtmlElement | None:
+    """The heading element that shows a declared headline (an ``<h3>`` in an ``<hgroup>``,
+    say, or an ``<h1>`` that puts a kicker before it), so that the byline's date can be looked
+    for beside it."""
+    want = words(headline)
+    if not want:
+        return None
+    for node in tree.xpath("//h1 | //h2 | //h3 | //h4")[:40]:
+        shown = words(node.text_content())
+        # word for word, or after a kicker of a few words ("Deutschlandtakt: …")
+        if shown[-len(want):] == want and len(shown) - len(want) <= MAX_KICKER_WORDS:
+            return node
+    return None
 
 
 def choose_headline(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict], *,

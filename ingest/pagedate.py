@@ -21,7 +21,7 @@ from typing import Literal
 
 from lxml import html as lxml_html
 
-from ingest.dates import MAX_FUTURE, MIN_YEAR, parse_date
+from ingest.dates import parse_date
 from ingest.dates import plausible as plausible_instant
 from ingest.page_meta import ARTICLE_TYPES, ld_types
 
@@ -239,7 +239,7 @@ def visible_date(tree: lxml_html.HtmlElement, heading: lxml_html.HtmlElement | N
             order = "mdy" if (language or "en") in MONTH_FIRST_LANGUAGES else "dmy"
         for m in pattern.finditer(window):
             day = _day(m, order)
-            if day is None or day.year < MIN_YEAR or day > (now + MAX_FUTURE).date():
+            if day is None or not plausible_instant(datetime.combine(day, time(), UTC), now):
                 continue
             before = window[max(0, m.start() - 40): m.start()]
             if _UPDATED.search(before):
@@ -282,11 +282,15 @@ def find_published(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[
     ``heading`` is the article's heading element, near which a byline's date is looked for;
     ``language`` (the page's, "es") says how a slashed date reads."""
     now = now or datetime.now(UTC)
-    for found in (_from_ld(ld),
-                  next((f for f in (read_stamp(metas.get(k), f"meta {k}") for k in PUBLISHED_META)
-                        if plausible(f, now)), None),
-                  _from_markup(tree),
-                  visible_date(tree, heading, now, language)):
-        if plausible(found, now):
+    sources = (  # in order, each read only when the ones before it found nothing
+        lambda: _from_ld(ld),
+        lambda: next((f for f in (read_stamp(metas.get(k), f"meta {k}") for k in PUBLISHED_META)
+                      if plausible(f, now)), None),
+        lambda: _from_markup(tree),
+        lambda: visible_date(tree, heading, now, language),
+    )
+    for source in sources:
+        found = plausible(source(), now)
+        if found:
             return found
     return plausible(_from_search(tree, url), now) if search else None

@@ -41,7 +41,6 @@ _OTHER_PATH = re.compile(
     r"leistungen|services?|dienstleistungen)(?:/|\.|$)", re.I)
 _WIKI_PATH = re.compile(r"/wiki/", re.I)
 VIDEO_MAX_WORDS = 100
-TEASER_REASON = "headline links"
 MICRODATA_MAIN = ARTICLE_TYPES | {"product"}
 # A listing's URL ends at the listing word or one step below it ("/tag/", "/category/markets/").
 _SECTION_PATH = re.compile(r"/(?:tag|tags|category|categories|kategorie|rubrik|themen?|topics?|"
@@ -62,6 +61,7 @@ _CONSENT = re.compile(r"\b(?:cookie|cookies|consent|einwilligung|zustimmen|accep
 class PageType:
     kind: Kind
     reason: str
+    by_teasers: bool = False  # a section front only by its density of headline links
 
     @property
     def is_article(self) -> bool:
@@ -138,5 +138,6 @@ def classify(tree: lxml_html.HtmlElement, metas: dict[str, str], ld: list[dict],
     teasers, teaser_words = _teaser_links(tree, " ".join(text.split()))
     own = max(0, words - teaser_words)
     if teasers >= 25 and own < 2 * teasers:
-        return PageType("section", f"{TEASER_REASON}: {teasers} around {own} words of text")
+        return PageType("section", f"{teasers} headline links around {own} words of text",
+                        by_teasers=True)
     return PageType("article", "no sign of another kind")

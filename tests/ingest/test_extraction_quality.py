@@ -287,7 +287,8 @@ def test_a_slashed_date_reads_as_the_pages_language_writes_it(lang: str, want: d
 def test_the_byline_beside_a_kickered_heading_dates_a_declared_headline() -> None:
     """The declared headline wins (the <h1> sits in a breadcrumb); the heading that shows it
     after a kicker is found, and the byline beside it read, before any search of the page."""
-    from ingest.extract import _parse_html, _shown
+    from ingest.extract import _parse_html
+    from ingest.headline import heading_showing
     from ingest.page_meta import read_meta
     from ingest.pagedate import find_published
 
@@ -299,7 +300,7 @@ def test_the_byline_beside_a_kickered_heading_dates_a_declared_headline() -> Non
     url = "https://zeitung.example/wirtschaft/flixbus-deutsche-bahn-1.4447"
     assert extract_page(html, url=url).title == "Flixbus attackiert Deutsche Bahn"
     tree = _parse_html(html.decode())
-    heading = _shown(tree, "Flixbus attackiert Deutsche Bahn")
+    heading = heading_showing(tree, "Flixbus attackiert Deutsche Bahn")
     assert heading is not None
     meta = read_meta(tree)
     found = find_published(tree, meta.metas, meta.ld, url=url, heading=heading, search=False)
@@ -322,21 +323,29 @@ def test_a_byline_date_in_the_pages_language_is_read(lang: str, byline: str, wan
         .published_day == want
 
 
-def test_a_story_the_precise_pass_misses_is_read_by_a_balanced_one(monkeypatch) -> None:
-    """On a portal's article page trafilatura's precise pass can come back with the "most
-    read" list, or nothing; where the page shows a story's headline a balanced pass decides,
-    and where it shows none (a front with a short heading) the page stays refused."""
-    import ingest.extract as extract
+def test_a_story_the_precise_pass_misses_is_read_by_a_balanced_one() -> None:
+    """A table-laid page (a faithful reduction of a Chinese city portal's): trafilatura's
+    precise pass finds no text in its cells. Where the page shows a story's headline, a
+    balanced pass reads the story; where it shows none (a front headed "新闻动态", news), the
+    page stays refused."""
+    from ingest.extract import _main_text, _parse_html
 
-    real = extract._main_text
-    monkeypatch.setattr(extract, "_main_text", lambda tree, url, *, precise:
-                        None if precise else real(tree, url, precise=False))
-    story = page("<title>Fed holds rates steady as inflation cools | Example</title>",
-                 article="<h1>Fed holds rates steady as inflation cools</h1>" + BODY)
-    assert extract_page(story, url=URL).title == "Fed holds rates steady as inflation cools"
-    front = page("<title>Markets | Example</title>", article="<h1>Markets</h1>" + BODY)
+    paras = "".join(f"<p>第{i}段：2019年2月27日下午，佛山顺德区大良街道党工委委员、街道经济和科技"
+                    f"促进局局长潘卓辉等一行八人到众创金融街进行实地考察调研，区发改局和区招商办负责人陪同调研。</p>"
+                    for i in range(4))
+
+    def portal(heading: str) -> str:
+        return (f"<html lang='zh'><head><title>{heading}_中山网</title></head><body><table><tbody>"
+                f"<tr><td><div align='center'><h1>{heading}</h1><font>来源于：东区办事处</font></div>"
+                f"</td></tr><tr align='left'><td>{paras}</td></tr></tbody></table></body></html>")
+
+    url = "http://www.zsnews.example/zsdongqu/index/view/id/1.html"
+    headline = "顺德区大良街道党工委委员潘卓辉一行到众创金融街开展调研工作"
+    story = portal(headline)
+    assert _main_text(_parse_html(story), url, precise=True) is None  # the case at hand
+    assert extract_page(story.encode(), url=url).title == headline
     with pytest.raises(ParseError, match="no article text"):
-        extract_page(front, url="https://news.example.org/markets/overview")
+        extract_page(portal("新闻动态").encode(), url=url)
 
 
 def test_an_article_keeps_its_dates_precision() -> None:
